@@ -1,0 +1,58 @@
+# FoodieFast: `make run` serves the app with demo data, `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+PORT ?= 8000
+
+# Production-like variables for `check --deploy` (never used to serve anything).
+DEPLOY_ENV := DJANGO_DEBUG=false \
+	DJANGO_SECRET_KEY=deploy-check-$$(head -c 48 /dev/urandom | base64 | tr -dc 'A-Za-z0-9') \
+	DJANGO_ALLOWED_HOSTS=foodiefast.example \
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/foodiefast \
+	REDIS_URL=redis://127.0.0.1:6379/0 \
+	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
+
+.PHONY: help venv run test lint check pytest bench services clean
+
+help:
+	@echo "make run    - the service with demo data on http://127.0.0.1:$(PORT)"
+	@echo "make test   - lint, import contracts, migrations check, deploy check, pytest"
+	@echo "make bench  - load scenarios against the web process, figures and a plot"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+services:
+	./scripts/services-up
+
+# Embedded by default (SQLite, in-process tasks, demo payments). With REDIS_URL set,
+# web, worker and beat run from the Procfile against it.
+run: venv
+	./scripts/run
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+check: venv services
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
+	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+
+pytest: venv services
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint check pytest
+
+bench: venv services
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache db.sqlite3

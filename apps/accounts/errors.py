@@ -1,0 +1,21 @@
+from rest_framework import status
+
+from foodiefast.errors import DomainError
+
+
+class InvalidCredentials(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "invalid_credentials"
+    detail = "No active account matches this email and password."
+
+
+class LoginThrottled(DomainError):
+    status_code = status.HTTP_429_TOO_MANY_REQUESTS
+    code = "throttled"
+    detail = "Too many failed sign-in attempts. Try again later."
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed sign-in attempts. Try again in {retry_after} seconds.",
+            headers={"Retry-After": str(retry_after)},
+        )

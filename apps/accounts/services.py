@@ -1,0 +1,115 @@
+"""Every write of accounts: registration, sign-in, profile, erasure."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from apps.accounts.errors import InvalidCredentials, LoginThrottled
+from apps.accounts.events import UserErased, UserRegistered
+from apps.accounts.models import Role, User, normalize_email
+from foodiefast import ratelimit
+from foodiefast.errors import InvalidInput
+from foodiefast.events import publish
+
+SELF_SERVICE_ROLES = (Role.CUSTOMER, Role.COURIER, Role.CHEF)
+
+
+def user_register(*, email: str, password: str, full_name: str, role: str = Role.CUSTOMER) -> User:
+    """Create an account with a self-service role. Announces ``UserRegistered`` (chefs
+    then open the unapproved kitchen). Raises ``InvalidInput`` for a taken email, a
+    weak password or a role that cannot be chosen (staff is never chosen)."""
+    email = normalize_email(email)
+    if role not in SELF_SERVICE_ROLES:
+        raise InvalidInput("Unknown role.", fields={"role": [f'"{role}" is not a valid choice.']})
+    candidate = User(email=email, full_name=full_name, role=role)
+    try:
+        validate_password(password, user=candidate)
+    except DjangoValidationError as exc:
+        raise InvalidInput(exc.messages[0], fields={"password": list(exc.messages)}) from exc
+    taken = InvalidInput(
+        "An account with this email already exists.", fields={"email": ["An account with this email already exists."]}
+    )
+    if User.objects.filter(email=email).exists():
+        raise taken
+    try:
+        with transaction.atomic():
+            user = User.objects.create_user(email=email, password=password, full_name=full_name, role=role)
+            publish(UserRegistered(user_id=str(user.pk), role=user.role))
+    except IntegrityError as exc:  # a concurrent registration took the email first
+        raise taken from exc
+    return user
+
+
+def _account_key(email: str) -> str:
+    return ratelimit.key_for("login-account", normalize_email(email))
+
+
+def _ip_key(ip: str) -> str:
+    return ratelimit.key_for("login-ip", ip)
+
+
+def auth_obtain_tokens(*, email: str, password: str, client_ip: str) -> dict[str, str]:
+    """Sign in: ``{"access", "refresh"}``.
+
+    Throttles failed attempts: after ``LOGIN_FAILURES_PER_ACCOUNT`` failures for one
+    account within the window every attempt for it (the right password too) raises
+    ``LoginThrottled`` until the window passes; failures per client IP count against
+    a generous ``LOGIN_FAILURES_PER_IP``, so an office behind one address keeps
+    signing in. Raises ``InvalidCredentials`` otherwise.
+    """
+    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
+    account_key, ip_key = _account_key(email), _ip_key(client_ip)
+    for key, limit in ((account_key, settings.LOGIN_FAILURES_PER_ACCOUNT), (ip_key, settings.LOGIN_FAILURES_PER_IP)):
+        wait = ratelimit.retry_after(key, limit=limit)
+        if wait is not None:
+            raise LoginThrottled(retry_after=wait)
+
+    user = authenticate(email=normalize_email(email), password=password)
+    if user is None:
+        ratelimit.hit(account_key, window_seconds=window)
+        ratelimit.hit(ip_key, window_seconds=window)
+        raise InvalidCredentials()
+    refresh = RefreshToken.for_user(user)
+    return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def user_update_profile(*, user: User, full_name: str | None = None, phone: str | None = None) -> User:
+    """Change what a person may change about themselves (never email, role or staff flags)."""
+    fields = []
+    if full_name is not None:
+        user.full_name = full_name
+        fields.append("full_name")
+    if phone is not None:
+        user.phone = phone
+        fields.append("phone")
+    if fields:
+        user.save(update_fields=fields)
+    return user
+
+
+@transaction.atomic
+def user_erase(*, user: User) -> None:
+    """Erase an account (GDPR): personal data anonymised, the row kept so order records
+    stay for accounting, every token revoked, the email free to sign up again.
+    Announces ``UserErased`` so other apps can anonymise what they hold."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    user.email = f"erased-{uuid.uuid4().hex}@erased.invalid"
+    user.full_name = ""
+    user.phone = ""
+    user.is_active = False
+    user.deleted_at = timezone.now()
+    # A new unusable password hash also revokes every access token (CHECK_REVOKE_TOKEN).
+    user.set_unusable_password()
+    user.save()
+    for token in OutstandingToken.objects.filter(user=user).exclude(blacklistedtoken__isnull=False):
+        BlacklistedToken.objects.get_or_create(token=token)
+    publish(UserErased(user_id=str(user.pk)))

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class MenusConfig(AppConfig):
+    name = "apps.menus"
+    label = "menus"
+    default_auto_field = "django.db.models.BigAutoField"

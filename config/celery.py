@@ -1,0 +1,18 @@
+"""The Celery app: settings from Django's (CELERY_* names), tasks from every app, the
+beat schedule in code."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab  # noqa: F401 - used by schedule entries as apps add them
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+app = Celery("foodiefast")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks(
+    ["foodiefast", "apps.accounts", "apps.chefs", "apps.menus", "apps.orders", "apps.payments", "apps.tracking"]
+)
+
+# Periodic sweeps. Timers that matter live in the database; these only find what is due.
+app.conf.beat_schedule = {}

@@ -1,0 +1,30 @@
+"""URL wiring: operations, the versioned API, the schema and docs, the admin."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from foodiefast import health
+
+api_v1 = [
+    path("", include("apps.accounts.api.urls")),
+]
+
+urlpatterns = [
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("version", health.version, name="version"),
+    path("api/v1/", include((api_v1, "v1"))),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("admin/", admin.site.urls),
+]
+
+handler400 = "foodiefast.errors.bad_request"
+handler403 = "foodiefast.errors.permission_denied"
+handler404 = "foodiefast.errors.page_not_found"
+handler500 = "foodiefast.errors.server_error"
+
+admin.site.site_header = "FoodieFast kitchen"
+admin.site.site_title = "FoodieFast"
+admin.site.index_title = "Your kitchen"

@@ -1,0 +1,158 @@
+"""One error shape for the whole API: ``{"code": ..., "detail": ..., ...}``.
+
+Services raise :class:`DomainError` subclasses (each app keeps its own in
+``errors.py``); :func:`exception_handler` renders those, DRF's exceptions and
+Django's 404/403 the same way, and the ``handler*`` views below do it for what
+never reaches DRF (unknown URLs, uncaught exceptions).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+logger = logging.getLogger("foodiefast.errors")
+
+
+class DomainError(Exception):
+    """A broken rule of the domain, with a stable machine-readable ``code``."""
+
+    status_code: int = status.HTTP_409_CONFLICT
+    code: str = "conflict"
+    detail: str = "The request conflicts with the current state."
+
+    def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
+        self.detail = detail or self.detail
+        self.extra = extra
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "detail": self.detail, **self.extra}
+
+
+class InvalidInput(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "invalid"
+    detail = "The request is invalid."
+
+    def __init__(self, detail: str | None = None, *, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(detail, fields=fields or {})
+
+
+class NotFound(DomainError):
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    detail = "Not found."
+
+
+class InvalidTransition(DomainError):
+    code = "invalid_transition"
+    detail = "This action is not possible in the current status."
+
+
+_CODE_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
+    (exceptions.NotAuthenticated, "not_authenticated"),
+    (exceptions.AuthenticationFailed, "not_authenticated"),
+    (exceptions.PermissionDenied, "permission_denied"),
+    (exceptions.NotFound, "not_found"),
+    (exceptions.MethodNotAllowed, "method_not_allowed"),
+    (exceptions.NotAcceptable, "not_acceptable"),
+    (exceptions.UnsupportedMediaType, "unsupported_media_type"),
+    (exceptions.Throttled, "throttled"),
+    (exceptions.ParseError, "invalid"),
+    (exceptions.ValidationError, "invalid"),
+]
+
+
+def _flatten(detail: Any) -> Any:
+    """DRF's ErrorDetail tree as plain lists of strings."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        if all(not isinstance(d, (dict, list)) for d in detail):
+            return [str(d) for d in detail]
+        return [_flatten(d) for d in detail]
+    return [str(detail)]
+
+
+def _first_message(fields: Any) -> str | None:
+    if isinstance(fields, dict):
+        for name, value in fields.items():
+            message = _first_message(value)
+            if message:
+                return message if name == "non_field_errors" else f"{name}: {message}"
+    if isinstance(fields, list):
+        for value in fields:
+            message = _first_message(value)
+            if message:
+                return message
+    if isinstance(fields, str):
+        return fields
+    return None
+
+
+def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
+    detail = exc.detail
+    fields = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+    return {"code": "invalid", "detail": _first_message(fields) or "The request is invalid.", "fields": fields}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's EXCEPTION_HANDLER: every error the API.md way."""
+    if isinstance(exc, DomainError):
+        return Response(exc.as_dict(), status=exc.status_code, headers=exc.headers)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if not isinstance(exc, exceptions.APIException):
+        return None  # an uncaught bug: Django's handler500 answers, and it is logged
+
+    headers: dict[str, str] = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None) is not None:
+        headers["Retry-After"] = str(max(1, int(exc.wait)))
+
+    if isinstance(exc, exceptions.ValidationError):
+        body = _validation_body(exc)
+    else:
+        code = next((c for cls, c in _CODE_BY_EXCEPTION if isinstance(exc, cls)), "error")
+        detail = exc.detail
+        if isinstance(detail, dict):
+            detail = detail.get("detail", next(iter(detail.values()), ""))
+        if isinstance(detail, list):
+            detail = detail[0] if detail else ""
+        body = {"code": code, "detail": str(detail)}
+        if code == "invalid":
+            body["fields"] = {}
+    status_code = exc.status_code
+    if body["code"] == "not_authenticated":
+        status_code = status.HTTP_401_UNAUTHORIZED
+    return Response(body, status=status_code, headers=headers)
+
+
+def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
+    return JsonResponse({"code": code, "detail": detail}, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(400, "invalid", "Bad request.")
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(403, "permission_denied", "You do not have permission to perform this action.")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(404, "not_found", "Not found.")
+
+
+def server_error(request: HttpRequest) -> JsonResponse:
+    return _json_error(500, "server_error", "An unexpected error occurred; it has been logged.")
