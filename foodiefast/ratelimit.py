@@ -1,7 +1,9 @@
 """Fixed-window counters in the cache (Redis in production), for failure throttles.
 
-With the cache down the counters read as empty: throttles fail open rather than lock
-everybody out.
+Each window stores its count and its end; the end is checked against the clock, so a
+window is over when it says so even if the cache has not evicted it yet. With the
+cache down the counters read as empty: throttles fail open rather than lock everybody
+out.
 """
 
 from __future__ import annotations
@@ -18,23 +20,25 @@ def key_for(scope: str, value: str) -> str:
     return f"rl:{scope}:{hashlib.sha256(value.encode()).hexdigest()[:32]}"
 
 
+def _window_end(key: str) -> float | None:
+    end = cache.get(f"{key}:end")
+    return end if end is not None and end > time.time() else None
+
+
 def hit(key: str, *, window_seconds: int) -> int:
     """Count one event in the current window of ``key``; returns the count so far."""
-    if cache.add(key, 0, timeout=window_seconds):
-        cache.set(f"{key}:reset", time.time() + window_seconds, timeout=window_seconds)
+    if _window_end(key) is None:
+        cache.set_many({key: 0, f"{key}:end": time.time() + window_seconds}, timeout=window_seconds)
     try:
         return cache.incr(key) or 0
-    except ValueError:  # the window expired between add and incr
-        cache.set(key, 1, timeout=window_seconds)
-        cache.set(f"{key}:reset", time.time() + window_seconds, timeout=window_seconds)
+    except ValueError:  # evicted between the two calls: this event opens a new window
+        cache.set_many({key: 1, f"{key}:end": time.time() + window_seconds}, timeout=window_seconds)
         return 1
 
 
 def retry_after(key: str, *, limit: int) -> int | None:
     """Seconds until the window of ``key`` ends if it has reached ``limit``, else None."""
-    values = cache.get_many([key, f"{key}:reset"])
-    count = values.get(key) or 0
-    if count < limit:
+    end = _window_end(key)
+    if end is None or (cache.get(key) or 0) < limit:
         return None
-    reset_at = values.get(f"{key}:reset") or time.time() + 1
-    return max(1, math.ceil(reset_at - time.time()))
+    return max(1, math.ceil(end - time.time()))

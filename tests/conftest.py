@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from celery import current_app
 from django.core.cache import cache
@@ -53,6 +55,23 @@ def chef_user(db):
 @pytest.fixture
 def courier_user(db):
     return UserFactory(courier=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _collected_static(django_db_blocker):
+    """Production serves hashed static files that the build collected: so do tests."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    if not (Path(settings.STATIC_ROOT) / "staticfiles.json").exists():
+        call_command("collectstatic", "--noinput", verbosity=0)
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Hashing strength is not under test; a million PBKDF2 rounds per login would be."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)

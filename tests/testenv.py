@@ -6,6 +6,7 @@ database and Redis db.
 """
 
 import os
+import tempfile
 
 TEST_ENV = {
     "DJANGO_DEBUG": "false",
@@ -22,3 +23,6 @@ TEST_ENV = {
 
 for name, value in TEST_ENV.items():
     os.environ.setdefault(name, value)
+
+# Static files are collected once per run (tests/conftest.py), as the build does.
+os.environ.setdefault("DJANGO_STATIC_ROOT", tempfile.mkdtemp(prefix="foodiefast-static-"))

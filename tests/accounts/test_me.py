@@ -1,0 +1,77 @@
+import pytest
+
+from apps.accounts.models import User
+from tests.factories.accounts import DEFAULT_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_me_shows_the_callers_own_account(make_client, customer):
+    response = make_client(customer).get("/api/v1/me")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["id"] == str(customer.pk)
+    assert body["email"] == customer.email
+    assert {"full_name", "phone", "role"} <= set(body)
+    assert "password" not in body
+
+
+def test_patch_changes_name_and_phone_but_never_email_role_or_staff(make_client, customer):
+    response = make_client(customer).patch(
+        "/api/v1/me",
+        {
+            "full_name": "New Name",
+            "phone": "+33 6 12 34 56 78",
+            "email": "x@evil.com",
+            "role": "chef",
+            "is_staff": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert (customer.full_name, customer.phone) == ("New Name", "+33 6 12 34 56 78")
+    assert customer.email != "x@evil.com"
+    assert customer.role == "customer"
+    assert not customer.is_staff
+
+
+def test_patch_with_a_bad_phone_changes_nothing(make_client, customer):
+    response = make_client(customer).patch("/api/v1/me", {"full_name": "Other", "phone": "<script>"}, format="json")
+
+    assert response.status_code == 400
+    assert "phone" in response.json()["fields"]
+    customer.refresh_from_db()
+    assert customer.full_name != "Other"
+
+
+def test_delete_anonymises_revokes_tokens_and_frees_the_email(api, customer):
+    email = customer.email
+    tokens = api.post("/api/v1/auth/token", {"email": email, "password": DEFAULT_PASSWORD}, format="json").json()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {tokens['access']}"}
+
+    response = api.delete("/api/v1/me", **bearer)
+
+    assert response.status_code == 204
+    row = User.objects.get(pk=customer.pk)  # kept for accounting
+    assert row.email != email and row.full_name == "" and row.phone == ""
+    assert not row.is_active and row.deleted_at is not None
+    assert api.get("/api/v1/me", **bearer).status_code == 401
+    assert api.post("/api/v1/auth/token/refresh", {"refresh": tokens["refresh"]}, format="json").status_code == 401
+    assert (
+        api.post("/api/v1/auth/token", {"email": email, "password": DEFAULT_PASSWORD}, format="json").status_code == 401
+    )
+    again = api.post(
+        "/api/v1/auth/register", {"email": email, "password": "another-long-phrase", "full_name": "Back"}, format="json"
+    )
+    assert again.status_code == 201
+
+
+def test_one_persons_deletion_leaves_others_untouched(make_client):
+    alice, bob = UserFactory(), UserFactory()
+    make_client(alice).delete("/api/v1/me")
+    bob.refresh_from_db()
+    assert bob.is_active and bob.full_name
+    assert make_client(bob).get("/api/v1/me").status_code == 200

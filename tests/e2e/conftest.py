@@ -1,0 +1,67 @@
+"""The real processes of the Procfile, started on loopback against a fresh database."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from tests.processes import Process, env_with, free_port, procfile_command
+
+ADMIN_DB = "postgres://postgres@127.0.0.1:5432/postgres"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/e2e/" in str(item.fspath):
+            item.add_marker(pytest.mark.e2e)
+
+
+@pytest.fixture(scope="session")
+def e2e_env(tmp_path_factory):
+    """Variables of a deployment: a new empty database, its own Redis db."""
+    name = f"ff_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = env_with(
+        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{name}",
+        REDIS_URL=os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        DJANGO_LOG_LEVEL="INFO",
+        WEB_CONCURRENCY="2",
+        CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path_factory.mktemp("beat") / "schedule"),
+    )
+    yield env
+    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def released(e2e_env, tmp_path_factory):
+    """The Procfile's ``release`` run against the empty database."""
+    release = Process(procfile_command("release"), env=e2e_env, log_path=tmp_path_factory.mktemp("release") / "log")
+    code = release.popen.wait(timeout=120)
+    assert code == 0, release.output()
+    return e2e_env
+
+
+@pytest.fixture(scope="session")
+def web(released, tmp_path_factory):
+    """The Procfile's ``web`` line, bound to 127.0.0.1 on a free port."""
+    port = free_port()
+    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
+    process = Process(command, env={**released, "PORT": str(port)}, log_path=tmp_path_factory.mktemp("web") / "log")
+    base = f"http://127.0.0.1:{port}"
+    process.wait_http(f"{base}/health/live", timeout=30)
+    process.base_url = base
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(released, tmp_path_factory):
+    """The Procfile's ``worker``: a real Celery worker on the deployment's Redis."""
+    process = Process(procfile_command("worker"), env=released, log_path=tmp_path_factory.mktemp("worker") / "log")
+    yield process
+    process.stop()

@@ -1,0 +1,97 @@
+"""Helpers for tests that start real processes (the app with other variables, gunicorn)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound and released at once)."""
+    return free_port()
+
+
+def env_with(**overrides: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    return env
+
+
+def run_python(code: str, *, timeout: float = 60, **env: str | None) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter at the project root with the given variables."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env_with(**env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def procfile_command(process_type: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process_type:
+            return command.strip()
+    raise LookupError(process_type)
+
+
+class Process:
+    """A process started from a shell command line, stopped with SIGTERM."""
+
+    def __init__(self, command: str, *, env: dict[str, str], log_path: Path) -> None:
+        self.log_path = log_path
+        self._log = log_path.open("wb")
+        bin_dir = str(Path(sys.executable).parent)
+        env = {**env, "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
+        self.popen = subprocess.Popen(  # noqa: S602 - the Procfile's own command line
+            command, shell=True, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_http(self, url: str, *, timeout: float = 30) -> requests.Response:
+        deadline = time.monotonic() + timeout
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"process exited with {self.popen.returncode}:\n{self.output()}")
+            try:
+                return requests.get(url, timeout=2)
+            except requests.ConnectionError as exc:
+                last_error = exc
+                time.sleep(0.2)
+        raise TimeoutError(f"{url} did not answer in {timeout}s ({last_error}):\n{self.output()}")
+
+    def stop(self, *, timeout: float = 15) -> int:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, 15)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, 9)
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+    def output(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
