@@ -1,0 +1,1 @@
+"""Load scenarios against the web process started exactly as the Procfile does."""

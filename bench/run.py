@@ -1,0 +1,248 @@
+"""``make bench``: start the web process as the Procfile does (PostgreSQL, Redis, debug
+off), drive each scenario with wrk from a second process at several connection counts,
+print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run, and
+plot latency against load.
+
+    python -m bench.run [--duration 10] [--connections 8,32,64] [--only me,health_live]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BENCH_DB = "ff_bench"
+
+BENCH_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-secret-key-long-enough-for-hmac-sha256-signing-0123456789abcdef",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
+    "REDIS_URL": "redis://127.0.0.1:6379/8",
+    # Our own cost, without a payment provider's round trip.
+    "PAYMENTS_DEMO": "1",
+    "DJANGO_LOG_LEVEL": "INFO",
+    "DJANGO_STATIC_ROOT": str(Path(tempfile.gettempdir()) / "foodiefast-bench-static"),
+}
+
+
+def ensure_wrk() -> str:
+    found = shutil.which("wrk")
+    if found:
+        return found
+    print("wrk is missing: installing it from Debian's packages", flush=True)
+    subprocess.run(["apt-get", "install", "-y", "-q", "wrk"], check=True, capture_output=True)
+    return shutil.which("wrk") or sys.exit("wrk could not be installed")
+
+
+def procfile(process_type: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == process_type:
+            return command.strip()
+    raise LookupError(process_type)
+
+
+def reset_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+    subprocess.run(["redis-cli", "-n", "8", "flushdb"], check=True, capture_output=True)
+
+
+def run_shell(command: str, env: dict[str, str]) -> None:
+    subprocess.run(command, shell=True, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S602
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
+
+    def ms(text: str) -> float:
+        number, unit = re.match(r"([\d.]+)(\w+)", text).groups()
+        return _ms(number, unit)
+
+    requests_total = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        "p50_ms": ms(latency["50"]),
+        "p99_ms": ms(latency["99"]),
+        "requests": requests_total,
+        "errors": errors,
+    }
+
+
+def wrk_script(scenario) -> Path:
+    """A Lua script for wrk: the scenario's own, or one setting method, body and headers."""
+    lines = [f'wrk.method = "{scenario.method}"']
+    for name, value in scenario.resolved_headers().items():
+        lines.append(f'wrk.headers["{name}"] = "{value}"')
+    if scenario.body is not None:
+        lines.append(f"wrk.body = {json.dumps(scenario.body)}")
+    if scenario.lua:
+        lines.append(scenario.lua.format(**scenario.context))
+    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    handle.write("\n".join(lines) + "\n")
+    handle.close()
+    return Path(handle.name)
+
+
+def drive(wrk: str, base: str, scenario, connections: int, duration: int) -> dict[str, float]:
+    script = wrk_script(scenario)
+    command = [
+        wrk,
+        f"-t{min(2, connections)}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "--latency",
+        "-s",
+        str(script),
+        base + scenario.resolved_path(),
+    ]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return parse_wrk(output)
+
+
+def plot(results: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_p50, ax_p99) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name in dict.fromkeys(r["scenario"] for r in results):
+        rows = [r for r in results if r["scenario"] == name]
+        conns = [r["connections"] for r in rows]
+        ax_p50.plot(conns, [r["p50_ms"] for r in rows], marker="o", label=name)
+        ax_p99.plot(conns, [r["p99_ms"] for r in rows], marker="o", label=name)
+    for ax, title in ((ax_p50, "p50 latency"), (ax_p99, "p99 latency")):
+        ax.set_title(title)
+        ax.set_xlabel("concurrent connections")
+        ax.set_ylabel("ms")
+        ax.grid(alpha=0.3)
+    ax_p99.legend(fontsize=8)
+    fig.suptitle("FoodieFast web process: latency against load (same run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "8")))
+    parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,32,64"))
+    parser.add_argument("--only", default="", help="comma-separated scenario names (the baseline always runs)")
+    args = parser.parse_args()
+    connection_counts = [int(c) for c in args.connections.split(",")]
+
+    wrk = ensure_wrk()
+    env = {**os.environ, **BENCH_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    os.environ.update(BENCH_ENV)
+    reset_database()
+    run_shell(procfile("release"), env)
+    run_shell("python manage.py collectstatic --noinput", env)
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from bench.scenarios import SCENARIOS
+
+    wanted = set(filter(None, args.only.split(",")))
+    scenarios = [s for i, s in enumerate(SCENARIOS) if i == 0 or not wanted or s.name in wanted]
+    for scenario in scenarios:
+        if scenario.setup:
+            print(f"setting up {scenario.name} ...", flush=True)
+            scenario.context = scenario.setup()
+    from django.db import connections
+
+    connections.close_all()
+
+    port = free_port()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    log = (RESULTS / "web.log").open("wb")
+    web_command = procfile("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+    web = subprocess.Popen(  # noqa: S602
+        web_command,
+        shell=True,
+        cwd=ROOT,
+        env={**env, "PORT": str(port)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import requests
+
+        for _ in range(150):
+            try:
+                requests.get(f"{base}/health/live", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        results = []
+        for scenario in scenarios:
+            drive(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
+            for connections_count in connection_counts:
+                row = drive(wrk, base, scenario, connections_count, args.duration)
+                row.update(scenario=scenario.name, connections=connections_count)
+                results.append(row)
+                print(
+                    f"  {scenario.name:<24} c={connections_count:<4} {row['rps']:>9.0f} req/s  "
+                    f"p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms  errors {row['errors']}",
+                    flush=True,
+                )
+    finally:
+        os.killpg(web.pid, 15)
+        web.wait(timeout=20)
+        log.close()
+
+    baseline = {r["connections"]: r["rps"] for r in results if r["scenario"] == scenarios[0].name}
+    for row in results:
+        row["ratio_to_baseline"] = row["rps"] / baseline[row["connections"]] if baseline[row["connections"]] else 0
+    header = f"{'scenario':<24} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs live':>8}"
+    print(f"\nFoodieFast bench (web: {web_command.split(' --')[0]}, {args.duration}s per point)")
+    print(header)
+    print("-" * len(header))
+    for row in results:
+        print(
+            f"{row['scenario']:<24} {row['connections']:>5} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} "
+            f"{row['p99_ms']:>8.2f} {row['errors']:>7} {row['ratio_to_baseline']:>7.2f}x"
+        )
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
+    plot(results, RESULTS / "latency.png")
+    print(f"\nplot: {RESULTS / 'latency.png'}  figures: {RESULTS / 'results.json'}")
+
+
+if __name__ == "__main__":
+    main()
