@@ -109,9 +109,8 @@ def wrk_script(scenario) -> Path:
         lines.append(f"wrk.body = {json.dumps(scenario.body)}")
     if scenario.lua:
         lines.append(scenario.lua.format(**scenario.context))
-    handle = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
-    handle.write("\n".join(lines) + "\n")
-    handle.close()
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write("\n".join(lines) + "\n")
     return Path(handle.name)
 
 
@@ -156,17 +155,8 @@ def plot(results: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "8")))
-    parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,32,64"))
-    parser.add_argument("--only", default="", help="comma-separated scenario names (the baseline always runs)")
-    args = parser.parse_args()
-    connection_counts = [int(c) for c in args.connections.split(",")]
-
-    wrk = ensure_wrk()
-    env = {**os.environ, **BENCH_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
-    os.environ.update(BENCH_ENV)
+def prepare(env: dict[str, str], only: str) -> list:
+    """A fresh bench database migrated by the release command, static files, scenario data."""
     reset_database()
     run_shell(procfile("release"), env)
     run_shell("python manage.py collectstatic --noinput", env)
@@ -175,24 +165,29 @@ def main() -> None:
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
+    from django.db import connections
+
     from bench.scenarios import SCENARIOS
 
-    wanted = set(filter(None, args.only.split(",")))
+    wanted = set(filter(None, only.split(",")))
     scenarios = [s for i, s in enumerate(SCENARIOS) if i == 0 or not wanted or s.name in wanted]
     for scenario in scenarios:
         if scenario.setup:
             print(f"setting up {scenario.name} ...", flush=True)
             scenario.context = scenario.setup()
-    from django.db import connections
-
     connections.close_all()
+    return scenarios
+
+
+def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str, str]:
+    """The Procfile's web line on loopback; returns (process, base URL, command)."""
+    import requests
 
     port = free_port()
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    command = procfile("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
     log = (RESULTS / "web.log").open("wb")
-    web_command = procfile("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
     web = subprocess.Popen(  # noqa: S602
-        web_command,
+        command,
         shell=True,
         cwd=ROOT,
         env={**env, "PORT": str(port)},
@@ -201,37 +196,37 @@ def main() -> None:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    try:
-        import requests
+    for _ in range(150):
+        try:
+            requests.get(f"{base}/health/live", timeout=1)
+            break
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    return web, base, command
 
-        for _ in range(150):
-            try:
-                requests.get(f"{base}/health/live", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.2)
-        results = []
-        for scenario in scenarios:
-            drive(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
-            for connections_count in connection_counts:
-                row = drive(wrk, base, scenario, connections_count, args.duration)
-                row.update(scenario=scenario.name, connections=connections_count)
-                results.append(row)
-                print(
-                    f"  {scenario.name:<24} c={connections_count:<4} {row['rps']:>9.0f} req/s  "
-                    f"p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms  errors {row['errors']}",
-                    flush=True,
-                )
-    finally:
-        os.killpg(web.pid, 15)
-        web.wait(timeout=20)
-        log.close()
 
+def measure(wrk: str, base: str, scenarios: list, counts: list[int], duration: int) -> list[dict]:
+    results = []
+    for scenario in scenarios:
+        drive(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
+        for count in counts:
+            row = drive(wrk, base, scenario, count, duration)
+            row.update(scenario=scenario.name, connections=count)
+            results.append(row)
+            print(
+                f"  {scenario.name:<24} c={count:<4} {row['rps']:>9.0f} req/s  "
+                f"p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms  errors {row['errors']}",
+                flush=True,
+            )
     baseline = {r["connections"]: r["rps"] for r in results if r["scenario"] == scenarios[0].name}
     for row in results:
         row["ratio_to_baseline"] = row["rps"] / baseline[row["connections"]] if baseline[row["connections"]] else 0
+    return results
+
+
+def report(results: list[dict], *, command: str, duration: int) -> None:
     header = f"{'scenario':<24} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs live':>8}"
-    print(f"\nFoodieFast bench (web: {web_command.split(' --')[0]}, {args.duration}s per point)")
+    print(f"\nFoodieFast bench (web: {command.split(' --', maxsplit=1)[0]}, {duration}s per point)")
     print(header)
     print("-" * len(header))
     for row in results:
@@ -242,6 +237,27 @@ def main() -> None:
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, RESULTS / "latency.png")
     print(f"\nplot: {RESULTS / 'latency.png'}  figures: {RESULTS / 'results.json'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "8")))
+    parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,32,64"))
+    parser.add_argument("--only", default="", help="comma-separated scenario names (the baseline always runs)")
+    args = parser.parse_args()
+
+    wrk = ensure_wrk()
+    env = {**os.environ, **BENCH_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
+    os.environ.update(BENCH_ENV)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    scenarios = prepare(env, args.only)
+    web, base, command = start_web(env)
+    try:
+        results = measure(wrk, base, scenarios, [int(c) for c in args.connections.split(",")], args.duration)
+    finally:
+        os.killpg(web.pid, 15)
+        web.wait(timeout=20)
+    report(results, command=command, duration=args.duration)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,7 @@ class RequestIdMiddleware:
             response["X-Request-ID"] = request_id
             if not request.path.startswith("/health/"):
                 user = getattr(request, "user", None)
-                user_id = getattr(request, "_logged_user_id", None) or (
-                    str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
-                )
+                user_id = str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
                 logger.info(
                     "request",
                     extra={
