@@ -45,6 +45,7 @@ lint: venv
 check: venv services
 	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
+	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 pytest: venv services
 	$(BIN)/pytest $(PYTEST_ARGS)
