@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.processes import free_port, procfile_command
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = "ff_bench"
@@ -45,14 +47,6 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
 
 
-def procfile(process_type: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        name, _, command = line.partition(":")
-        if name.strip() == process_type:
-            return command.strip()
-    raise LookupError(process_type)
-
-
 def reset_database() -> None:
     import psycopg
 
@@ -64,14 +58,6 @@ def reset_database() -> None:
 
 def run_shell(command: str, env: dict[str, str]) -> None:
     subprocess.run(command, shell=True, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)  # noqa: S602
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _ms(value: str, unit: str) -> float:
@@ -158,7 +144,7 @@ def plot(results: list[dict], path: Path) -> None:
 def prepare(env: dict[str, str], only: str) -> list:
     """A fresh bench database migrated by the release command, static files, scenario data."""
     reset_database()
-    run_shell(procfile("release"), env)
+    run_shell(procfile_command("release"), env)
     run_shell("python manage.py collectstatic --noinput", env)
 
     import django
@@ -184,7 +170,7 @@ def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str, str]:
     import requests
 
     port = free_port()
-    command = procfile("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
     log = (RESULTS / "web.log").open("wb")
     web = subprocess.Popen(  # noqa: S602
         command,

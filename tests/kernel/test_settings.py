@@ -7,18 +7,18 @@ from tests.processes import run_python
 LOAD_SETTINGS = "import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'config.settings'; django.setup()"
 
 
-@pytest.mark.parametrize(
-    "missing",
-    [
-        "DJANGO_SECRET_KEY",
-        "DJANGO_ALLOWED_HOSTS",
-        "DATABASE_URL",
-        "REDIS_URL",
-        "STRIPE_SECRET_KEY",
-        "STRIPE_PUBLISHABLE_KEY",
-        "STRIPE_WEBHOOK_SECRET",
-    ],
+REQUIRED = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "STRIPE_SECRET_KEY",
+    "STRIPE_PUBLISHABLE_KEY",
+    "STRIPE_WEBHOOK_SECRET",
 )
+
+
+@pytest.mark.parametrize("missing", REQUIRED)
 def test_debug_off_refuses_to_start_without_a_required_variable(missing):
     result = run_python(LOAD_SETTINGS, DJANGO_DEBUG="false", PAYMENTS_DEMO=None, **{missing: None})
 
@@ -49,18 +49,7 @@ def test_debug_with_nothing_set_runs_on_embedded_defaults():
     result = run_python(
         code,
         DJANGO_DEBUG="true",
-        **dict.fromkeys(
-            (
-                "DJANGO_SECRET_KEY",
-                "DJANGO_ALLOWED_HOSTS",
-                "DATABASE_URL",
-                "REDIS_URL",
-                "STRIPE_SECRET_KEY",
-                "STRIPE_PUBLISHABLE_KEY",
-                "STRIPE_WEBHOOK_SECRET",
-                "CELERY_BROKER_URL",
-            )
-        ),
+        **dict.fromkeys((*REQUIRED, "CELERY_BROKER_URL")),
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
