@@ -14,7 +14,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
 
-.PHONY: help venv run test lint check pytest bench services clean
+.PHONY: help venv run test lint check pytest bench bench-servers services clean
 
 help:
 	@echo "make run    - the service with demo data on http://127.0.0.1:$(PORT)"
@@ -54,6 +54,10 @@ test: lint check pytest
 
 bench: venv services
 	$(PY) -m bench.run $(BENCH_ARGS)
+
+# The same scenarios on the web servers ARCHITECTURE.md compares (slower).
+bench-servers: venv services
+	$(PY) -m bench.run --servers procfile,gunicorn-sync,granian-wsgi,granian-asgi $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache db.sqlite3

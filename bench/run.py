@@ -125,8 +125,8 @@ def plot(results: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, (ax_p50, ax_p99) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name in dict.fromkeys(r["scenario"] for r in results):
-        rows = [r for r in results if r["scenario"] == name]
+    for name in dict.fromkeys(f"{r['server']}: {r['scenario']}" for r in results):
+        rows = [r for r in results if f"{r['server']}: {r['scenario']}" == name]
         conns = [r["connections"] for r in rows]
         ax_p50.plot(conns, [r["p50_ms"] for r in rows], marker="o", label=name)
         ax_p99.plot(conns, [r["p99_ms"] for r in rows], marker="o", label=name)
@@ -165,13 +165,25 @@ def prepare(env: dict[str, str], only: str) -> list:
     return scenarios
 
 
-def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str, str]:
-    """The Procfile's web line on loopback; returns (process, base URL, command)."""
+# The web process as deployed, and the servers it is compared with (ARCHITECTURE.md):
+# gunicorn sync and granian WSGI as REST ceilings, granian ASGI as the alternative.
+SERVERS = {
+    "procfile": None,
+    "gunicorn-sync": "gunicorn config.wsgi:application -k sync -w 4 --bind 127.0.0.1:$PORT --no-control-socket",
+    "granian-wsgi": "granian --interface wsgi --workers 2 --blocking-threads 4 --host 127.0.0.1 --port $PORT "
+    "config.wsgi:application",
+    "granian-asgi": "granian --interface asgi --workers 2 --backpressure 10000 --host 127.0.0.1 --port $PORT "
+    "config.asgi:application",
+}
+
+
+def start_web(env: dict[str, str], server: str) -> tuple[subprocess.Popen, str, str]:
+    """The web server on loopback; returns (process, base URL, command)."""
     import requests
 
     port = free_port()
-    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
-    log = (RESULTS / "web.log").open("wb")
+    command = SERVERS[server] or procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+    log = (RESULTS / f"web-{server}.log").open("wb")
     web = subprocess.Popen(  # noqa: S602
         command,
         shell=True,
@@ -182,43 +194,50 @@ def start_web(env: dict[str, str]) -> tuple[subprocess.Popen, str, str]:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         try:
-            requests.get(f"{base}/health/live", timeout=1)
-            break
-        except requests.ConnectionError:
+            if requests.get(f"{base}/health/live", timeout=5).status_code == 200:
+                break
+        except requests.RequestException:
             time.sleep(0.2)
+    else:
+        sys.exit(f"{server} did not answer /health/live within 60 s; see {log.name}")
     return web, base, command
 
 
-def measure(wrk: str, base: str, scenarios: list, counts: list[int], duration: int) -> list[dict]:
+def measure(wrk: str, base: str, server: str, scenarios: list, *, counts: list[int], duration: int) -> list[dict]:
     results = []
     for scenario in scenarios:
         drive(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
         for count in counts:
             row = drive(wrk, base, scenario, count, duration)
-            row.update(scenario=scenario.name, connections=count)
+            row.update(server=server, scenario=scenario.name, connections=count)
             results.append(row)
             print(
-                f"  {scenario.name:<24} c={count:<4} {row['rps']:>9.0f} req/s  "
+                f"  {server:<14} {scenario.name:<24} c={count:<4} {row['rps']:>9.0f} req/s  "
                 f"p50 {row['p50_ms']:>7.2f} ms  p99 {row['p99_ms']:>7.2f} ms  errors {row['errors']}",
                 flush=True,
             )
+    # The baseline is /health/live on the same server at the same load, in this run.
     baseline = {r["connections"]: r["rps"] for r in results if r["scenario"] == scenarios[0].name}
     for row in results:
         row["ratio_to_baseline"] = row["rps"] / baseline[row["connections"]] if baseline[row["connections"]] else 0
     return results
 
 
-def report(results: list[dict], *, command: str, duration: int) -> None:
-    header = f"{'scenario':<24} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs live':>8}"
-    print(f"\nFoodieFast bench (web: {command.split(' --', maxsplit=1)[0]}, {duration}s per point)")
+def report(results: list[dict], *, duration: int) -> None:
+    header = (
+        f"{'server':<14} {'scenario':<24} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>7} {'vs live':>8}"
+    )
+    print(f"\nFoodieFast bench ({duration}s per point; 'procfile' is the web line of the Procfile)")
     print(header)
     print("-" * len(header))
     for row in results:
         print(
-            f"{row['scenario']:<24} {row['connections']:>5} {row['rps']:>9.0f} {row['p50_ms']:>8.2f} "
-            f"{row['p99_ms']:>8.2f} {row['errors']:>7} {row['ratio_to_baseline']:>7.2f}x"
+            f"{row['server']:<14} {row['scenario']:<24} {row['connections']:>5} {row['rps']:>9.0f} "
+            f"{row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['errors']:>7} {row['ratio_to_baseline']:>7.2f}x"
         )
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, RESULTS / "latency.png")
@@ -230,6 +249,9 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION", "8")))
     parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,32,64"))
     parser.add_argument("--only", default="", help="comma-separated scenario names (the baseline always runs)")
+    parser.add_argument(
+        "--servers", default=os.environ.get("BENCH_SERVERS", "procfile"), help=f"comma list of {', '.join(SERVERS)}"
+    )
     args = parser.parse_args()
 
     wrk = ensure_wrk()
@@ -237,13 +259,17 @@ def main() -> None:
     os.environ.update(BENCH_ENV)
     RESULTS.mkdir(parents=True, exist_ok=True)
     scenarios = prepare(env, args.only)
-    web, base, command = start_web(env)
-    try:
-        results = measure(wrk, base, scenarios, [int(c) for c in args.connections.split(",")], args.duration)
-    finally:
-        os.killpg(web.pid, 15)
-        web.wait(timeout=20)
-    report(results, command=command, duration=args.duration)
+    counts = [int(c) for c in args.connections.split(",")]
+    results = []
+    for server in args.servers.split(","):
+        web, base, command = start_web(env, server)
+        print(f"{server}: {command}", flush=True)
+        try:
+            results += measure(wrk, base, server, scenarios, counts=counts, duration=args.duration)
+        finally:
+            os.killpg(web.pid, 15)
+            web.wait(timeout=20)
+    report(results, duration=args.duration)
 
 
 if __name__ == "__main__":
