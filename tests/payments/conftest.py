@@ -33,6 +33,14 @@ def kinds(events) -> list[str]:
     return [type(e).__name__ for e in events]
 
 
+class _AppHttpClient(stripe.RequestsClient):
+    """The customer's app's own HTTP client, so that tests recording what our
+    gateway sends (which patch ``RequestsClient.request``) do not see the app's calls."""
+
+    def request(self, method, url, headers, post_data=None):
+        return self._request_internal(method, url, headers, post_data, is_streaming=False)
+
+
 class StripeDouble:
     """The other side of the API: what the customer's app and Stripe do."""
 
@@ -41,7 +49,12 @@ class StripeDouble:
         self.auth = (settings.STRIPE_SECRET_KEY, "")
         # The mobile SDK confirms with the client secret; localstripe only accepts a
         # secret key on confirm, so the test uses one.
-        self.sdk = stripe.StripeClient(settings.STRIPE_SECRET_KEY, base_addresses={"api": base}, max_network_retries=0)
+        self.sdk = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY,
+            base_addresses={"api": base},
+            max_network_retries=0,
+            http_client=_AppHttpClient(timeout=10),
+        )
 
     def pay(self, intent_id: str, card: str = "pm_card_visa") -> dict:
         """The customer confirms with a card: attach it with an update, then confirm
