@@ -3,7 +3,10 @@ localstripe over HTTP."""
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -95,3 +98,61 @@ def intent_event(stripe_double: StripeDouble, event_type: str, intent_id: str, *
 
 def new_reference() -> str:
     return f"order-{uuid.uuid4()}"
+
+
+def wait_for(condition, *, timeout: float = 15.0, interval: float = 0.1):
+    """Poll ``condition`` until it is truthy (bounded); its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+@pytest.fixture
+def localstripe_webhooks(live_server, localstripe, settings):
+    """localstripe's webhooks delivered to the live test server, as Stripe's would be.
+
+    localstripe posts plain HTTP without ``X-Forwarded-Proto``, which the HTTPS
+    redirect would bounce; a relay on loopback adds the header the router adds in
+    production and forwards body and signature untouched. Yields the list of the
+    status codes our server answered."""
+    target = live_server.url + WEBHOOK_URL
+    answered: list[int] = []
+
+    class Relay(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            response = requests.post(
+                target,
+                data=body,
+                headers={
+                    "Content-Type": self.headers.get("Content-Type", "application/json"),
+                    "Stripe-Signature": self.headers.get("Stripe-Signature", ""),
+                    "X-Forwarded-Proto": "https",
+                },
+                timeout=30,
+            )
+            answered.append(response.status_code)
+            self.send_response(response.status_code)
+            self.send_header("Content-Length", str(len(response.content)))
+            self.end_headers()
+            self.wfile.write(response.content)
+
+        def log_message(self, *args):
+            pass
+
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    thread = threading.Thread(target=relay.serve_forever, daemon=True)
+    thread.start()
+    hook = f"{localstripe}/_config/webhooks/foodiefast"
+    requests.post(
+        hook,
+        data={"url": f"http://127.0.0.1:{relay.server_port}/", "secret": settings.STRIPE_WEBHOOK_SECRET},
+        timeout=5,
+    ).raise_for_status()
+    yield answered
+    requests.post(hook, data={"url": "http://127.0.0.1:9/nowhere", "secret": "whsec_unused"}, timeout=5)
+    relay.shutdown()
+    relay.server_close()
