@@ -234,8 +234,11 @@ def payment_start(*, reference: str, amount_cents: int, currency: str) -> Checko
             logger.warning("payment %s: the provider did not create the intent: %r", payment.pk, exc)
             raise errors.PaymentProviderUnavailable() from exc
         payment = _apply_intent(payment.pk, intent, source="start")
-        # The reference may have died while we were creating the intent.
-        payment = _void_if_dead(Payment.objects.get(pk=payment.pk), source="start")
+        if payment.cancel_requested_at is not None:  # the reference died while we were creating the intent
+            try:
+                payment = _void_if_dead(payment, source="start")
+            except GatewayError as exc:  # the wish is recorded: reconcile voids it
+                logger.warning("payment %s: void after start failed: %r", payment.pk, exc)
     return payment_checkout(payment)
 
 
@@ -286,7 +289,7 @@ def payment_cancel(*, reference: str) -> Payment:
             return payment
     try:
         return _void_if_dead(payment, source="cancel")
-    except GatewayUnavailable as exc:
+    except GatewayError as exc:
         raise errors.PaymentProviderUnavailable() from exc
 
 

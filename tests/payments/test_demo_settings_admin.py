@@ -130,3 +130,13 @@ def test_customers_do_not_reach_the_payments_admin(client, customer):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
+
+
+def test_reconcile_runs_every_minute():
+    from config.celery import app
+
+    app.loader.import_default_modules()  # what a worker does at start: autodiscover the tasks
+    entry = app.conf.beat_schedule["payments-reconcile"]
+    assert entry["task"] == "apps.payments.tasks.payments_reconcile_task"
+    assert entry["schedule"] == 60.0
+    assert entry["task"] in app.tasks

@@ -10,6 +10,7 @@ from apps.payments.errors import (
     PaymentNotCancelable,
     PaymentNotCapturable,
     PaymentNotRefundable,
+    PaymentProviderUnavailable,
     RefundExceedsCaptured,
 )
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund
@@ -197,3 +198,19 @@ def test_every_state_change_leaves_an_audit_row(stripe_double):
         PaymentTransition.objects.filter(payment_id=checkout.payment_id).values_list("from_status", "to_status")
     )
     assert trail == [("requires_payment", "authorized"), ("authorized", "captured")]
+
+
+def test_a_start_that_could_not_reach_stripe_resumes_on_retry(stripe_double, settings):
+    reference = new_reference()
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there
+
+    with pytest.raises(PaymentProviderUnavailable) as refused:
+        services.payment_start(reference=reference, amount_cents=2500, currency="EUR")
+    settings.STRIPE_API_BASE = stripe_double.base
+    checkout = services.payment_start(reference=reference, amount_cents=2500, currency="EUR")
+
+    assert refused.value.status_code == 503
+    assert refused.value.code == "payment_provider_unavailable"
+    assert checkout.client_secret
+    assert stripe_double.count("payment_intents") == 1
+    assert Payment.objects.filter(reference=reference).count() == 1

@@ -134,8 +134,9 @@ def test_a_failed_processing_is_recorded_and_replayed(
 
     with monkeypatch.context() as patch:
         patch.setattr(stripe_gateway.StripeGateway, "retrieve_intent", unreachable)
-        with pytest.raises(Exception, match="cannot be reached"), django_capture_on_commit_callbacks(execute=True):
-            deliver(api, payload)
+        with django_capture_on_commit_callbacks(execute=True):
+            answer = deliver(api, payload)
+    assert answer.status_code == 200  # Stripe gets its answer even when processing fails in-process
     stored = StripeEvent.objects.get(stripe_id=payload["id"])
     assert (stored.processed_at, stored.attempts) == (None, 1)
     assert "PaymentProviderUnavailable" in stored.error

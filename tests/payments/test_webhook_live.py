@@ -198,3 +198,27 @@ def test_no_card_number_or_client_secret_reaches_logs_or_the_database(localstrip
     for checkout in (declined, paid):
         assert checkout.client_secret not in logs
         assert json.dumps([e.payload for e in StripeEvent.objects.all()]).count(checkout.client_secret) == 0
+
+
+def test_concurrent_starts_for_one_reference_share_one_payment(stripe_double):
+    reference = new_reference()
+    start = threading.Barrier(2)
+    checkouts = []
+
+    def begin():
+        try:
+            start.wait(timeout=10)
+            checkouts.append(services.payment_start(reference=reference, amount_cents=2500, currency="EUR"))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=begin) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+
+    assert len(checkouts) == 2
+    assert checkouts[0].payment_intent_id == checkouts[1].payment_intent_id
+    assert checkouts[0].client_secret == checkouts[1].client_secret
+    assert Payment.objects.filter(reference=reference).count() == 1
