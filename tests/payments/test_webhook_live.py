@@ -25,8 +25,9 @@ from tests.payments.conftest import deliver, intent_event, kinds, new_reference,
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _processed(stripe_id_or_type: str) -> bool:
-    return StripeEvent.objects.filter(type=stripe_id_or_type, processed_at__isnull=False).exists()
+def _processed(event_type: str, intent_id: str) -> bool:
+    # By intent: a late delivery left over from an earlier test may arrive too.
+    return StripeEvent.objects.filter(type=event_type, intent_id=intent_id, processed_at__isnull=False).exists()
 
 
 def test_localstripe_webhooks_mark_a_decline_and_a_capture(
@@ -38,7 +39,7 @@ def test_localstripe_webhooks_mark_a_decline_and_a_capture(
     # A declined card: localstripe sends payment_intent.payment_failed about 1 s later.
     with pytest.raises(Exception, match="declined"):
         stripe_double.pay(declined.payment_intent_id, card="pm_card_chargeCustomerFail")
-    assert wait_for(lambda: _processed("payment_intent.payment_failed"))
+    assert wait_for(lambda: _processed("payment_intent.payment_failed", declined.payment_intent_id))
 
     # localstripe sends nothing on authorization: the test plays Stripe's part.
     stripe_double.pay(paid.payment_intent_id)
@@ -50,7 +51,7 @@ def test_localstripe_webhooks_mark_a_decline_and_a_capture(
     )
     services.payment_capture(reference=paid.reference)
     # ...then localstripe sends payment_intent.succeeded for the capture we recorded already.
-    assert wait_for(lambda: _processed("payment_intent.succeeded"))
+    assert wait_for(lambda: _processed("payment_intent.succeeded", paid.payment_intent_id))
 
     failed = Payment.objects.get(pk=declined.payment_id)
     assert (failed.status, failed.is_payable, failed.failure_code) == (PaymentStatus.FAILED, True, "card_declined")
@@ -175,7 +176,12 @@ def test_no_card_number_or_client_secret_reaches_logs_or_the_database(localstrip
         services.payment_capture(reference=paid.reference)
         services.payment_refund(reference=paid.reference, amount_cents=1000)
         services.payment_refund(reference=paid.reference)
-        assert wait_for(lambda: _processed("payment_intent.payment_failed") and _processed("payment_intent.succeeded"))
+        assert wait_for(
+            lambda: (
+                _processed("payment_intent.payment_failed", declined.payment_intent_id)
+                and _processed("payment_intent.succeeded", paid.payment_intent_id)
+            )
+        )
     finally:
         root.removeHandler(handler)
         root.setLevel(previous_level)
