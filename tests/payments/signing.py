@@ -46,3 +46,25 @@ def signed_delivery(
     if forwarded_https:  # what the router adds in front of the web process
         headers["X-Forwarded-Proto"] = "https"
     return body, headers
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m tests.payments.signing --secret whsec_... [--type T] [--intent pi_...]``
+    prints one signed delivery as JSON ``{"body": ..., "headers": {...}}`` (valid for
+    300 s: sign fresh ones for longer runs)."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--type", default="payment_intent.amount_capturable_updated")
+    parser.add_argument("--intent", default="pi_bench")
+    args = parser.parse_args(argv)
+    obj = {"id": args.intent, "object": "payment_intent", "status": "requires_capture", "metadata": {}}
+    body, headers = signed_delivery(event_payload(args.type, obj), args.secret)
+    json.dump({"body": body.decode(), "headers": headers}, sys.stdout)
+    sys.stdout.write("\n")
+
+
+if __name__ == "__main__":
+    main()
