@@ -17,6 +17,8 @@ from django.core import serializers
 from django.db import connection
 
 from apps.payments import services
+from apps.payments.gateways import stripe as stripe_gateway
+from apps.payments.gateways.base import GatewayUnavailable
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund, StripeEvent
 from foodiefast.logging import JsonFormatter
 from tests.conftest import Client
@@ -228,3 +230,36 @@ def test_concurrent_starts_for_one_reference_share_one_payment(stripe_double):
     assert checkouts[0].payment_intent_id == checkouts[1].payment_intent_id
     assert checkouts[0].client_secret == checkouts[1].client_secret
     assert Payment.objects.filter(reference=reference).count() == 1
+
+
+def test_a_processing_failure_is_retried_with_backoff_by_the_worker(stripe_double, monkeypatch):
+    # Stripe is unreachable for the first processing attempt (an outage localstripe
+    # cannot show: simulated at the gateway boundary); the worker retries it later.
+    checkout = services.payment_start(reference=new_reference(), amount_cents=2500, currency="EUR")
+    stripe_double.pay(checkout.payment_intent_id)
+    retrieve = stripe_gateway.StripeGateway.retrieve_intent
+    calls = []
+
+    def flaky(self, intent_id):
+        calls.append(intent_id)
+        if len(calls) == 1:
+            raise GatewayUnavailable("APIConnectionError")
+        return retrieve(self, intent_id)
+
+    monkeypatch.setattr(stripe_gateway.StripeGateway, "retrieve_intent", flaky)
+    current_app.conf.task_always_eager = False  # restored by the autouse _eager_tasks fixture
+    payload = intent_event(stripe_double, "payment_intent.amount_capturable_updated", checkout.payment_intent_id)
+
+    with start_worker(current_app, pool="solo", perform_ping_check=False, loglevel="ERROR", shutdown_timeout=10):
+        assert deliver(Client(), payload).status_code == 200
+        assert wait_for(
+            lambda: StripeEvent.objects.filter(stripe_id=payload["id"], attempts=1).exclude(error="").exists()
+        )
+        assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.REQUIRES_PAYMENT
+        processed = wait_for(
+            lambda: StripeEvent.objects.filter(stripe_id=payload["id"], processed_at__isnull=False).first(), timeout=20
+        )
+
+    assert processed is not None
+    assert (processed.attempts, processed.error) == (2, "")
+    assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.AUTHORIZED
