@@ -57,6 +57,8 @@ from foodiefast.idempotency import create_once, fingerprint
 
 logger = logging.getLogger("apps.payments")
 
+# Stripe events after which we also list the intent's refunds.
+REFUND_EVENT_TYPES = frozenset({"charge.refunded", "charge.refund.updated", "refund.created", "refund.updated"})
 # Stripe events whose intent we re-read; any other type is stored and ignored.
 HANDLED_EVENT_TYPES = frozenset(
     {
@@ -66,9 +68,9 @@ HANDLED_EVENT_TYPES = frozenset(
         "payment_intent.canceled",
         "payment_intent.requires_action",
         "payment_intent.processing",
-        "charge.refunded",
         "charge.captured",
         "charge.failed",
+        *REFUND_EVENT_TYPES,
     }
 )
 # The reconcile sweep asks Stripe about payments older than this that still wait...
@@ -349,34 +351,90 @@ def _record_refund(refund_id: uuid.UUID, *, provider_refund_id: str, failed: boo
         refund.status = RefundStatus.FAILED if failed else RefundStatus.SUCCEEDED
         refund.save()
         if not failed:
-            Payment.objects.filter(pk=payment.pk).update(refunded_cents=F("refunded_cents") + refund.amount_cents)
-            payment.refresh_from_db()
-            publish(
-                PaymentRefunded(
-                    reference=payment.reference,
-                    payment_id=str(payment.pk),
-                    refund_id=str(refund.pk),
-                    amount_cents=refund.amount_cents,
-                    refunded_total_cents=payment.refunded_cents,
-                    currency=payment.currency,
-                )
-            )
-            logger.info("payment %s: refunded %s cents (refund %s)", payment.pk, refund.amount_cents, refund.pk)
+            _add_refunded_locked(payment, refund)
     if failed:
         raise errors.RefundFailed()
     return refund
 
 
+def _add_refunded_locked(payment: Payment, refund: Refund) -> None:
+    """Count a succeeded refund on the locked payment and announce it (after commit)."""
+    Payment.objects.filter(pk=payment.pk).update(refunded_cents=F("refunded_cents") + refund.amount_cents)
+    payment.refresh_from_db()
+    publish(
+        PaymentRefunded(
+            reference=payment.reference,
+            payment_id=str(payment.pk),
+            refund_id=str(refund.pk),
+            amount_cents=refund.amount_cents,
+            refunded_total_cents=payment.refunded_cents,
+            currency=payment.currency,
+        )
+    )
+    logger.info("payment %s: refunded %s cents (refund %s)", payment.pk, refund.amount_cents, refund.pk)
+
+
+def _our_refund_id(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+def payment_sync_refunds(*, payment_id: uuid.UUID | str) -> list[Refund]:
+    """Record the refunds the provider holds for a captured payment that we have not
+    recorded: one made outside our API (the Stripe dashboard), recorded and announced
+    like ours, and one of ours whose answer was never recorded (the process stopped
+    right after the call). Lists the refunds holding no lock, then records each under
+    the payment row lock. A refund above what is left is logged, not recorded.
+    Returns the refunds recorded now. Raises ``PaymentProviderUnavailable``."""
+    payment = Payment.objects.get(pk=payment_id)
+    if not payment.provider_intent_id or payment.status != PaymentStatus.CAPTURED:
+        return []
+    try:
+        found = get_gateway(payment.provider).list_refunds(payment.provider_intent_id)
+    except GatewayError as exc:
+        raise errors.PaymentProviderUnavailable() from exc
+    recorded: list[Refund] = []
+    for result in found:
+        if result.status in ("failed", "canceled"):
+            continue
+        ours = _our_refund_id(result.our_refund_id)
+        if ours is not None and Refund.objects.filter(pk=ours, payment=payment).exists():
+            if Refund.objects.filter(pk=ours, status=RefundStatus.PENDING).exists():
+                recorded.append(_record_refund(ours, provider_refund_id=result.id, failed=False))
+            continue
+        with transaction.atomic():
+            locked = Payment.objects.select_for_update().get(pk=payment.pk)
+            if Refund.objects.filter(provider_refund_id=result.id).exists():
+                continue
+            if result.amount_cents > locked.captured_cents - locked.refunded_cents:
+                logger.error("payment %s: provider refund %s exceeds what is left", locked.pk, result.id)
+                continue
+            refund = Refund.objects.create(
+                payment=locked,
+                key=f"provider-{result.id}"[:100],
+                amount_cents=result.amount_cents,
+                status=RefundStatus.SUCCEEDED,
+                provider_refund_id=result.id,
+            )
+            _add_refunded_locked(locked, refund)
+            recorded.append(refund)
+    return recorded
+
+
 def payment_reconcile(*, now=None) -> int:
     """The beat sweep: ask the provider about payments still waiting for the card a
     minute after they started (a webhook can be late or lost), and about authorized
-    payments whose reference died; apply the same status logic. Returns how many
-    payments changed; a second run right after changes nothing. A provider outage
-    skips the payment until the next run."""
+    payments whose reference died; apply the same status logic. Then finish refunds
+    left pending for a minute (the answer was lost): record them if the provider
+    made them, ask again with the same idempotency key if not. Returns how many
+    payments and refunds changed; a second run right after changes nothing. A
+    provider outage skips the item until the next run."""
     now = now or timezone.now()
-    candidates = payments_to_reconcile(created_before=now - RECONCILE_AFTER, created_after=now - RECONCILE_WINDOW)
+    cutoff, window = now - RECONCILE_AFTER, now - RECONCILE_WINDOW
     changed = 0
-    for payment in candidates[:RECONCILE_BATCH]:
+    for payment in payments_to_reconcile(created_before=cutoff, created_after=window)[:RECONCILE_BATCH]:
         before = payment.status
         try:
             after = payment_sync_from_provider(payment_id=payment.pk, source="reconcile").status
@@ -384,6 +442,15 @@ def payment_reconcile(*, now=None) -> int:
             logger.warning("reconcile: payment %s skipped: %r", payment.pk, exc)
             continue
         changed += after != before
+    pending = Refund.objects.filter(status=RefundStatus.PENDING, created_at__lte=cutoff, created_at__gte=window)
+    for refund in pending.select_related("payment").order_by("created_at")[:RECONCILE_BATCH]:
+        try:
+            if not any(r.pk == refund.pk for r in payment_sync_refunds(payment_id=refund.payment_id)):
+                payment_refund(reference=refund.payment.reference, key=refund.key)
+        except (errors.PaymentProviderUnavailable, errors.RefundFailed, GatewayError) as exc:
+            logger.warning("reconcile: refund %s skipped: %r", refund.pk, exc)
+            continue
+        changed += 1
     return changed
 
 
@@ -455,7 +522,10 @@ def _process(row: StripeEvent) -> tuple[str, Payment | None]:
             return "ignored: not the payment's intent", payment
     before = payment.status
     payment = payment_sync_from_provider(payment_id=payment.pk, source=f"webhook {row.stripe_id}")
-    return (f"{before} -> {payment.status}" if payment.status != before else "no change"), payment
+    outcome = f"{before} -> {payment.status}" if payment.status != before else "no change"
+    if row.type in REFUND_EVENT_TYPES:
+        outcome += f", {len(payment_sync_refunds(payment_id=payment.pk))} refund(s) recorded"
+    return outcome, payment
 
 
 def stripe_event_process(*, event_pk: int, force: bool = False) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import requests
 import stripe
 
 from apps.payments import services
@@ -13,10 +14,13 @@ from apps.payments.errors import (
     PaymentProviderUnavailable,
     RefundExceedsCaptured,
 )
+from apps.payments.gateways import stripe as stripe_gateway
+from apps.payments.gateways.base import GatewayUnavailable
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund
 from apps.payments.selectors import payment_get_checkout
 from foodiefast.idempotency import IdempotencyKeyReused
-from tests.payments.conftest import kinds, new_reference
+from tests.payments.conftest import deliver, kinds, new_reference
+from tests.payments.signing import event_payload
 
 pytestmark = pytest.mark.django_db
 
@@ -214,3 +218,72 @@ def test_a_start_that_could_not_reach_stripe_resumes_on_retry(stripe_double, set
     assert checkout.client_secret
     assert stripe_double.count("payment_intents") == 1
     assert Payment.objects.filter(reference=reference).count() == 1
+
+
+def _dashboard_refund(stripe_double, intent_id: str, amount_cents: int) -> dict:
+    """Staff refund in the Stripe dashboard, outside our API."""
+    response = requests.post(
+        f"{stripe_double.base}/v1/refunds",
+        data={"payment_intent": intent_id, "amount": amount_cents},
+        auth=stripe_double.auth,
+        timeout=5,
+    )
+    response.raise_for_status()
+    return response.json()
+
+
+def _charge_refunded(stripe_double, intent_id: str) -> dict:
+    charge = stripe_double.intent(intent_id)["charges"]["data"][0]
+    return event_payload("charge.refunded", charge)
+
+
+def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once(
+    api, stripe_double, announced, django_capture_on_commit_callbacks
+):
+    # localstripe sends no refund events: the test plays Stripe's charge.refunded.
+    checkout = _authorized(stripe_double)
+    services.payment_capture(reference=checkout.reference)
+    services.payment_refund(reference=checkout.reference, amount_cents=500)  # ours, recorded by our call
+    outside = _dashboard_refund(stripe_double, checkout.payment_intent_id, 700)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(api, _charge_refunded(stripe_double, checkout.payment_intent_id)).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver(api, _charge_refunded(stripe_double, checkout.payment_intent_id)).status_code == 200
+
+    payment = Payment.objects.get(pk=checkout.payment_id)
+    assert payment.refunded_cents == 1200
+    assert sorted(Refund.objects.values_list("amount_cents", flat=True)) == [500, 700]
+    assert Refund.objects.get(provider_refund_id=outside["id"]).key == f"provider-{outside['id']}"
+    assert kinds(announced) == ["PaymentRefunded"]
+    assert announced[0].amount_cents == 700 and announced[0].refunded_total_cents == 1200
+
+
+def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
+    stripe_double, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    # Our process stopped right after Stripe refunded (simulated at the gateway
+    # boundary: the answer is lost); the next refund sync records it.
+    checkout = _authorized(stripe_double)
+    services.payment_capture(reference=checkout.reference)
+    real_refund = stripe_gateway.StripeGateway.refund
+
+    def answer_lost(self, intent_id, *, refund_id, amount_cents):
+        real_refund(self, intent_id, refund_id=refund_id, amount_cents=amount_cents)
+        raise GatewayUnavailable("read timeout")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stripe_gateway.StripeGateway, "refund", answer_lost)
+        with pytest.raises(PaymentProviderUnavailable):
+            services.payment_refund(reference=checkout.reference, amount_cents=800)
+    assert Refund.objects.get().status == "pending"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payment_sync_refunds(payment_id=checkout.payment_id)
+        services.payment_sync_refunds(payment_id=checkout.payment_id)
+
+    refund = Refund.objects.get()
+    assert (refund.status, refund.amount_cents) == ("succeeded", 800)
+    assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 800
+    assert stripe_double.count("refunds") == 1
+    assert kinds(announced) == ["PaymentRefunded"]

@@ -150,3 +150,32 @@ def test_a_failed_processing_is_recorded_and_replayed(
     assert stored.payment_id == Payment.objects.get(pk=checkout.payment_id).pk
     assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.AUTHORIZED
     assert kinds(announced) == ["PaymentAuthorized"]
+
+
+def test_reconcile_finishes_a_refund_that_never_reached_stripe(
+    stripe_double, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    # Stripe unreachable for the refund call (simulated at the gateway boundary).
+    checkout = services.payment_start(reference=new_reference(), amount_cents=2500, currency="EUR")
+    stripe_double.pay(checkout.payment_intent_id)
+    services.payment_sync_from_provider(payment_id=checkout.payment_id)
+    services.payment_capture(reference=checkout.reference)
+
+    def unreachable(self, intent_id, *, refund_id, amount_cents):
+        raise GatewayUnavailable("APIConnectionError")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stripe_gateway.StripeGateway, "refund", unreachable)
+        with pytest.raises(Exception, match="cannot be reached"):
+            services.payment_refund(reference=checkout.reference)
+    later = timezone.now() + timedelta(minutes=2)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = services.payment_reconcile(now=later)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.payment_reconcile(now=later)
+
+    assert (first, second) == (1, 0)
+    assert stripe_double.count("refunds") == 1
+    assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 2500
+    assert kinds(announced) == ["PaymentRefunded"]

@@ -35,6 +35,9 @@ class RefundResult:
     id: str
     status: str
     amount_cents: int
+    # Our Refund id when we asked for it (kept in the provider's metadata); empty for
+    # a refund made elsewhere (e.g. in the Stripe dashboard).
+    our_refund_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,3 +93,5 @@ class Gateway(Protocol):
     def cancel_intent(self, intent_id: str, *, payment_id: str) -> Intent: ...
 
     def refund(self, intent_id: str, *, refund_id: str, amount_cents: int) -> RefundResult: ...
+
+    def list_refunds(self, intent_id: str) -> list[RefundResult]: ...

@@ -80,4 +80,15 @@ class DemoGateway:
 
     def refund(self, intent_id: str, *, refund_id: str, amount_cents: int) -> RefundResult:
         self._payment(intent_id)
-        return RefundResult(id=f"re_demo_{refund_id.replace('-', '')}", status="succeeded", amount_cents=amount_cents)
+        return RefundResult(
+            id=f"re_demo_{refund_id.replace('-', '')}",
+            status="succeeded",
+            amount_cents=amount_cents,
+            our_refund_id=refund_id,
+        )
+
+    def list_refunds(self, intent_id: str) -> list[RefundResult]:
+        return [
+            RefundResult(id=r.provider_refund_id, status=r.status, amount_cents=r.amount_cents, our_refund_id=str(r.pk))
+            for r in self._payment(intent_id).refunds.exclude(provider_refund_id=None)
+        ]

@@ -114,10 +114,24 @@ class StripeGateway:
         return _intent(_call(lambda: _client().v1.payment_intents.cancel(intent_id, options=options)))
 
     def refund(self, intent_id: str, *, refund_id: str, amount_cents: int) -> RefundResult:
-        params = {"payment_intent": intent_id, "amount": amount_cents}
+        params = {"payment_intent": intent_id, "amount": amount_cents, "metadata": {"refund_id": refund_id}}
         options = {"idempotency_key": f"refund-{refund_id}"}
-        refund = _call(lambda: _client().v1.refunds.create(params=params, options=options))
-        return RefundResult(id=refund.id, status=refund.status or "", amount_cents=int(refund.amount))
+        return _refund(_call(lambda: _client().v1.refunds.create(params=params, options=options)))
+
+    def list_refunds(self, intent_id: str) -> list[RefundResult]:
+        params = {"payment_intent": intent_id, "limit": 100}
+        page = _call(lambda: _client().v1.refunds.list(params=params))
+        return [_refund(refund) for refund in page.data]
+
+
+def _refund(obj: Any) -> RefundResult:
+    data = obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+    return RefundResult(
+        id=data["id"],
+        status=data.get("status") or "",
+        amount_cents=int(data.get("amount") or 0),
+        our_refund_id=(data.get("metadata") or {}).get("refund_id", ""),
+    )
 
 
 def parse_webhook(payload: bytes, header: str | None, *, secret: str, tolerance: int) -> WebhookEvent:
