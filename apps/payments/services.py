@@ -299,10 +299,11 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
     """Refund a captured payment, in full (``amount_cents=None``: what is left) or in
     part. ``key`` names the refund: the same key is the same refund however often it
     is asked (a full refund is keyed ``"full"`` by default; a partial one without a
-    key is a new refund each time). Our code refuses a refund above what is left
-    (the provider may not). The refund row is created under the payment row lock;
-    the provider is called holding nothing (idempotency key from the refund id);
-    success is recorded under the lock again and ``PaymentRefunded`` announced.
+    key is a new refund each time); a refund the provider refused frees its key.
+    Our code refuses a refund above what is left (the provider may not). The refund
+    row is created under the payment row lock; the provider is called holding
+    nothing (idempotency key from the refund id); success is recorded under the lock
+    again and ``PaymentRefunded`` announced.
     Raises ``PaymentNotFound``, ``PaymentNotRefundable``, ``RefundExceedsCaptured``,
     ``RefundFailed`` and ``PaymentProviderUnavailable`` (the refund stays pending;
     asking again with the same key retries it safely)."""
@@ -334,10 +335,15 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
         raise errors.PaymentProviderUnavailable() from exc
     except GatewayError as exc:
         Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(
-            status=RefundStatus.FAILED, error=(exc.message or exc.code)[:255]
+            status=RefundStatus.FAILED, key=_failed_key(refund), error=(exc.message or exc.code)[:255]
         )
         raise errors.RefundFailed() from exc
     return _record_refund(refund.pk, provider_refund_id=result.id, failed=result.status in ("failed", "canceled"))
+
+
+def _failed_key(refund: Refund) -> str:
+    """A failed refund gives its key back, so that asking again with it tries anew."""
+    return f"failed-{refund.pk}"
 
 
 def _record_refund(refund_id: uuid.UUID, *, provider_refund_id: str, failed: bool) -> Refund:
@@ -349,6 +355,8 @@ def _record_refund(refund_id: uuid.UUID, *, provider_refund_id: str, failed: boo
             return refund
         refund.provider_refund_id = provider_refund_id
         refund.status = RefundStatus.FAILED if failed else RefundStatus.SUCCEEDED
+        if failed:
+            refund.key = _failed_key(refund)
         refund.save()
         if not failed:
             _add_refunded_locked(payment, refund)

@@ -13,9 +13,10 @@ from apps.payments.errors import (
     PaymentNotRefundable,
     PaymentProviderUnavailable,
     RefundExceedsCaptured,
+    RefundFailed,
 )
 from apps.payments.gateways import stripe as stripe_gateway
-from apps.payments.gateways.base import GatewayUnavailable
+from apps.payments.gateways.base import GatewayInvalidRequest, GatewayUnavailable
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund
 from apps.payments.selectors import payment_get_checkout
 from foodiefast.idempotency import IdempotencyKeyReused
@@ -287,3 +288,22 @@ def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
     assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 800
     assert stripe_double.count("refunds") == 1
     assert kinds(announced) == ["PaymentRefunded"]
+
+
+def test_a_refused_refund_can_be_asked_again(stripe_double, monkeypatch):
+    # Stripe refusing a refund is shown at the gateway boundary (localstripe refunds anything).
+    checkout = _authorized(stripe_double)
+    services.payment_capture(reference=checkout.reference)
+
+    def refused(self, intent_id, *, refund_id, amount_cents):
+        raise GatewayInvalidRequest("Charge has been disputed.", code="charge_disputed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(stripe_gateway.StripeGateway, "refund", refused)
+        with pytest.raises(RefundFailed):
+            services.payment_refund(reference=checkout.reference)
+    refund = services.payment_refund(reference=checkout.reference)
+
+    assert (refund.status, refund.amount_cents) == ("succeeded", 2500)
+    assert sorted(Refund.objects.values_list("status", flat=True)) == ["failed", "succeeded"]
+    assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 2500
