@@ -542,7 +542,9 @@ def stripe_event_process(*, event_pk: int, force: bool = False) -> str:
     Counts the attempt; a failure is recorded (``error``) and re-raised for the
     task to retry with backoff. ``force`` re-runs an already processed event
     (``replay_stripe_event``). Returns the outcome."""
-    row = StripeEvent.objects.get(pk=event_pk)
+    row = StripeEvent.objects.filter(pk=event_pk).first()
+    if row is None:
+        return "missing"
     if row.processed_at is not None and not force:
         return row.outcome
     StripeEvent.objects.filter(pk=row.pk).update(attempts=F("attempts") + 1)

@@ -113,6 +113,7 @@ def test_the_answer_does_not_wait_for_processing(stripe_double, monkeypatch):
 
     monkeypatch.setattr(services, "stripe_event_process", slow_process)
     current_app.conf.task_always_eager = False  # restored by the autouse _eager_tasks fixture
+    current_app.control.purge()  # nothing left over in this test run's Redis db
     payload = intent_event(stripe_double, "payment_intent.amount_capturable_updated", checkout.payment_intent_id)
 
     with start_worker(current_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
@@ -248,6 +249,7 @@ def test_a_processing_failure_is_retried_with_backoff_by_the_worker(stripe_doubl
 
     monkeypatch.setattr(stripe_gateway.StripeGateway, "retrieve_intent", flaky)
     current_app.conf.task_always_eager = False  # restored by the autouse _eager_tasks fixture
+    current_app.control.purge()  # nothing left over in this test run's Redis db
     payload = intent_event(stripe_double, "payment_intent.amount_capturable_updated", checkout.payment_intent_id)
 
     with start_worker(current_app, pool="solo", perform_ping_check=False, loglevel="ERROR", shutdown_timeout=10):
