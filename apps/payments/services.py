@@ -290,9 +290,12 @@ def payment_cancel(*, reference: str) -> Payment:
             _move_locked(payment, PaymentStatus.CANCELED, source="cancel")
             return payment
     try:
-        return _void_if_dead(payment, source="cancel")
+        payment = _void_if_dead(payment, source="cancel")
     except GatewayError as exc:
         raise errors.PaymentProviderUnavailable() from exc
+    if payment.status == PaymentStatus.CAPTURED:  # a capture won the race: the money must be refunded
+        raise errors.PaymentNotCancelable()
+    return payment
 
 
 def payment_refund(*, reference: str, amount_cents: int | None = None, key: str | None = None) -> Refund:

@@ -307,3 +307,19 @@ def test_a_refused_refund_can_be_asked_again(stripe_double, monkeypatch):
     assert (refund.status, refund.amount_cents) == ("succeeded", 2500)
     assert sorted(Refund.objects.values_list("status", flat=True)) == ["failed", "succeeded"]
     assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 2500
+
+
+def test_a_cancel_that_loses_the_race_to_a_capture_says_so(
+    stripe_double, announced, django_capture_on_commit_callbacks
+):
+    # The chef's capture reached Stripe just before the customer's cancel (played
+    # here by capturing at localstripe directly, our record still saying authorized).
+    with django_capture_on_commit_callbacks(execute=True):
+        checkout = _authorized(stripe_double)
+    stripe_double.sdk.v1.payment_intents.capture(checkout.payment_intent_id)
+
+    with pytest.raises(PaymentNotCancelable), django_capture_on_commit_callbacks(execute=True):
+        services.payment_cancel(reference=checkout.reference)
+
+    assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.CAPTURED
+    assert kinds(announced) == ["PaymentAuthorized", "PaymentCaptured"]
