@@ -15,4 +15,11 @@ app.autodiscover_tasks(
 )
 
 # Periodic sweeps. Timers that matter live in the database; these only find what is due.
-app.conf.beat_schedule = {}
+app.conf.beat_schedule = {
+    # Payments whose webhook is late or lost: ask Stripe (apps.payments.services.payment_reconcile).
+    "payments-reconcile": {
+        "task": "apps.payments.tasks.payments_reconcile_task",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+}

@@ -337,6 +337,9 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "gunicorn.access": {"level": "WARNING"},
+        # stripe-python logs whole request and response bodies at DEBUG, client
+        # secrets included; INFO keeps the method, path and status.
+        "stripe": {"level": "INFO"},
     },
 }
 

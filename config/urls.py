@@ -8,6 +8,7 @@ from foodiefast import health
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
+    path("", include("apps.payments.api.urls")),
 ]
 
 urlpatterns = [

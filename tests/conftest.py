@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from celery import current_app
 from django.core.cache import cache
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories.accounts import UserFactory
+from tests.processes import free_port
 
 
 class Client(APIClient):
@@ -90,3 +97,59 @@ def _eager_tasks(request):
     current_app.conf.task_always_eager = True
     yield
     current_app.conf.task_always_eager = previous
+
+
+# ---------------------------------------------------------------------------
+# localstripe: the Stripe double, one process per test session, flushed per test
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def localstripe_server(tmp_path_factory) -> Iterator[str]:
+    """Start localstripe on a free loopback port (tests/run_localstripe.py keeps its
+    state in memory, so no other localstripe on the machine shares it); its base
+    URL. Terminated at the end of the session."""
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("localstripe")
+    log = (workdir / "localstripe.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, str(Path(__file__).with_name("run_localstripe.py")), str(port)],
+        env={**os.environ, "TMPDIR": str(workdir)},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            requests.delete(f"{base}/_config/data", timeout=1).raise_for_status()
+            break
+        except requests.RequestException:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"localstripe did not start; see {workdir / 'localstripe.log'}") from None
+            time.sleep(0.1)
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@pytest.fixture
+def localstripe(localstripe_server, settings) -> str:
+    """A flushed localstripe that the Stripe gateway talks to; its base URL.
+
+    Registered webhooks survive a flush, so they are pointed nowhere here; a test
+    that wants localstripe's webhooks registers its own URL."""
+    requests.delete(f"{localstripe_server}/_config/data", timeout=5).raise_for_status()
+    requests.post(
+        f"{localstripe_server}/_config/webhooks/foodiefast",
+        data={"url": "http://127.0.0.1:9/nowhere", "secret": "whsec_unused"},
+        timeout=5,
+    ).raise_for_status()
+    settings.PAYMENTS_DEMO = False
+    settings.STRIPE_API_BASE = localstripe_server
+    return localstripe_server

@@ -1,0 +1,90 @@
+"""Reads of payments, shared by services, the admin and (later) the orders app."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q, QuerySet
+
+from apps.payments.errors import PaymentNotFound
+from apps.payments.gateways import get_gateway
+from apps.payments.models import PAYABLE_STATUSES, Payment, PaymentStatus
+
+# The API contract names Stripe as the provider the app's SDK talks to; the demo
+# gateway plays Stripe's part (``Payment.provider`` records which one really did).
+CHECKOUT_PROVIDER = "stripe"
+
+
+@dataclass(frozen=True)
+class Checkout:
+    """What the owner's app needs to confirm the payment with Stripe's SDK.
+
+    ``client_secret`` is given only while the payment can still be paid."""
+
+    payment_id: str
+    reference: str
+    status: str
+    amount_cents: int
+    currency: str
+    provider: str
+    payment_intent_id: str | None
+    client_secret: str | None
+    publishable_key: str
+
+    def __repr__(self) -> str:  # never the client secret in logs or tracebacks
+        return f"Checkout(payment_id={self.payment_id!r}, status={self.status!r})"
+
+    def as_api(self) -> dict:
+        """The ``payment`` object of API.md's order."""
+        return {
+            "provider": self.provider,
+            "payment_intent_id": self.payment_intent_id,
+            "client_secret": self.client_secret,
+            "publishable_key": self.publishable_key,
+        }
+
+
+def payment_get(*, reference: str, for_update: bool = False) -> Payment:
+    """The payment started for ``reference``; raises ``PaymentNotFound``."""
+    qs = Payment.objects.select_for_update() if for_update else Payment.objects.all()
+    payment = qs.filter(reference=reference).first()
+    if payment is None:
+        raise PaymentNotFound()
+    return payment
+
+
+def payment_checkout(payment: Payment) -> Checkout:
+    payable = payment.is_payable and bool(payment.client_secret)
+    return Checkout(
+        payment_id=str(payment.pk),
+        reference=payment.reference,
+        status=payment.status,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        provider=CHECKOUT_PROVIDER,
+        payment_intent_id=payment.provider_intent_id,
+        client_secret=payment.client_secret if payable else None,
+        publishable_key=get_gateway(payment.provider).publishable_key,
+    )
+
+
+def payment_get_checkout(*, reference: str) -> Checkout:
+    """Hand the owner the checkout again (a replayed order, ``GET`` of the order,
+    another card after a decline): the same intent and ``client_secret`` while the
+    payment is payable, no secret once it is authorized, captured or dead.
+    Raises ``PaymentNotFound``."""
+    return payment_checkout(payment_get(reference=reference))
+
+
+def payments_to_reconcile(*, created_before: datetime, created_after: datetime) -> QuerySet[Payment]:
+    """Payments Stripe may know more about than we do: still waiting for the card
+    (or declined) although created a while ago, or authorized after their reference
+    died. Oldest first."""
+    return (
+        Payment.objects.filter(
+            provider_intent_id__isnull=False, created_at__lte=created_before, created_at__gte=created_after
+        )
+        .filter(Q(status__in=PAYABLE_STATUSES) | Q(status=PaymentStatus.AUTHORIZED, cancel_requested_at__isnull=False))
+        .order_by("created_at")
+    )
