@@ -22,8 +22,9 @@ class Scenario:
     method: str = "GET"
     headers: dict[str, str] = field(default_factory=dict)
     body: str | None = None
-    # Lua run by wrk instead of a fixed request (e.g. to vary the query per request).
-    lua: str | None = None
+    # Lua for wrk, made fresh before each measured point from the setup's context
+    # (e.g. to vary the query, or to send requests signed moments ago).
+    lua: Callable[[dict[str, Any]], str] | None = None
     setup: Callable[[], dict[str, Any]] | None = None
     # Filled from setup's answer: header values and path may use {placeholders}.
     context: dict[str, Any] = field(default_factory=dict)
@@ -44,7 +45,46 @@ def _customer_token() -> dict[str, Any]:
     return {"token": str(RefreshToken.for_user(user).access_token)}
 
 
+WEBHOOK_SECRET = "whsec_bench"  # noqa: S105 - the bench's own webhook secret (bench/run.py sets it)
+_event_counter = 0
+
+
+def _signed_webhooks(context: dict[str, Any], count: int = 12_000) -> str:
+    """Distinct Stripe events signed now (each delivery is a new event, as in real
+    traffic), cycled through by wrk's two threads without overlap."""
+    global _event_counter  # noqa: PLW0603 - unique event ids across measured points
+    from tests.payments.signing import event_payload, signed_delivery
+
+    bodies, signatures = [], []
+    for _ in range(count):
+        _event_counter += 1
+        intent = {"id": f"pi_bench_{_event_counter}", "object": "payment_intent", "status": "requires_capture"}
+        body, headers = signed_delivery(
+            event_payload("payment_intent.amount_capturable_updated", intent, event_id=f"evt_bench_{_event_counter}"),
+            WEBHOOK_SECRET,
+        )
+        bodies.append(f"[==[{body.decode()}]==]")
+        signatures.append(f'"{headers["Stripe-Signature"]}"')
+    return "\n".join(
+        [
+            'wrk.headers["Content-Type"] = "application/json"',
+            f"local bodies = {{{','.join(bodies)}}}",
+            f"local signatures = {{{','.join(signatures)}}}",
+            "local counter = 1",
+            "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
+            "local i = nil",
+            "function request()",
+            "  i = i and (i + 2) or id",
+            "  local n = ((i - 1) % #bodies) + 1",
+            '  wrk.headers["Stripe-Signature"] = signatures[n]',
+            '  return wrk.format("POST", nil, nil, bodies[n])',
+            "end",
+        ]
+    )
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(name="health_live", path="/health/live"),
     Scenario(name="me", path="/api/v1/me", headers={"Authorization": "Bearer {token}"}, setup=_customer_token),
+    Scenario(name="stripe_webhook", path="/api/v1/payments/stripe/webhook", method="POST", lua=_signed_webhooks),
 ]
