@@ -17,7 +17,8 @@ MAX_EVENT_RETRIES = 8
 def process_stripe_event_task(self, event_pk: int) -> str:
     """Process one stored Stripe event (idempotent: a processed event is skipped).
     A failure is recorded on the event and retried with exponential backoff
-    (5 s, 10 s, 20 s ... at most 5 minutes)."""
+    (5 s, 10 s, 20 s ... at most 4 minutes: a countdown stays below the broker's
+    visibility timeout, or Redis would deliver the task twice)."""
     try:
         return services.stripe_event_process(event_pk=event_pk)
     except Exception as exc:
@@ -27,7 +28,7 @@ def process_stripe_event_task(self, event_pk: int) -> str:
             # replay_stripe_event picks it up.
             logger.exception("stripe event %s failed", event_pk)
             return "failed"
-        countdown = min(5 * 2**self.request.retries, 300)
+        countdown = min(5 * 2**self.request.retries, 240)
         logger.warning("stripe event %s failed, retry in %s s: %r", event_pk, countdown, exc)
         raise self.retry(exc=exc, countdown=countdown) from exc
 
