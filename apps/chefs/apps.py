@@ -5,3 +5,10 @@ class ChefsConfig(AppConfig):
     name = "apps.chefs"
     label = "chefs"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from apps.accounts.events import UserRegistered
+        from apps.chefs.handlers import open_kitchen_on_chef_registered
+        from foodiefast.events import subscribe
+
+        subscribe(UserRegistered, open_kitchen_on_chef_registered)

@@ -1,0 +1,13 @@
+from rest_framework.permissions import BasePermission
+
+from apps.accounts.models import Role
+
+
+class IsChef(BasePermission):
+    """The chef API (``/api/v1/chef/*``): signed-in chefs only; other roles get 403."""
+
+    message = "Only chefs may use the chef API."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.CHEF)

@@ -1,0 +1,13 @@
+"""What chefs does when a lower app announces something."""
+
+from __future__ import annotations
+
+from apps.accounts.events import UserRegistered
+from apps.accounts.models import Role
+from apps.chefs.services import kitchen_ensure_for_user_id
+
+
+def open_kitchen_on_chef_registered(event: UserRegistered) -> None:
+    """A chef signed up: open their kitchen, unapproved (idempotent)."""
+    if event.role == Role.CHEF:
+        kitchen_ensure_for_user_id(user_id=event.user_id)
