@@ -4,7 +4,7 @@ beat schedule in code."""
 import os
 
 from celery import Celery
-from celery.schedules import crontab  # noqa: F401 - used by schedule entries as apps add them
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -21,5 +21,12 @@ app.conf.beat_schedule = {
         "task": "apps.payments.tasks.payments_reconcile_task",
         "schedule": 60.0,
         "options": {"expires": 55},
+    },
+    # Local midnight (Europe/Paris) moves with DST while beat runs in UTC: the task is
+    # idempotent per local date, so it simply runs every 5 minutes and acts once a day.
+    "menus-daily-stock-reset": {
+        "task": "apps.menus.tasks.dish_stock_reset_daily_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
     },
 }

@@ -312,6 +312,9 @@ PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=5)
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=15)
 CHEF_ACCEPTANCE_TIMEOUT_MINUTES = env.int("CHEF_ACCEPTANCE_TIMEOUT_MINUTES", default=10)
 COURIER_SPEED_KMH = env.int("COURIER_SPEED_KMH", default=15)
+# How long a browse answer (menu, kitchens near a point) is served from the cache;
+# edits invalidate it at once, this only bounds how stale `is_open` can be.
+BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON line per event on stdout.

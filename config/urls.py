@@ -9,6 +9,8 @@ from foodiefast import health
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
     path("", include("apps.payments.api.urls")),
+    path("", include("apps.chefs.api.urls")),
+    path("", include("apps.menus.api.urls")),
 ]
 
 urlpatterns = [

@@ -5,7 +5,7 @@ from apps.chefs.models import Kitchen, OpeningHours
 from tests.factories.accounts import UserFactory
 
 # The Louvre: tests place customers and kitchens around it.
-PARIS = (48.8606, 2.3376)
+PARIS = (48.861, 2.336)
 
 
 class KitchenFactory(factory.django.DjangoModelFactory):

@@ -1,0 +1,195 @@
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.chefs import selectors as chef_selectors
+from apps.chefs.api.permissions import IsChef
+from apps.chefs.services import kitchen_ensure_for_chef
+from apps.menus import selectors, services
+from apps.menus.api import browse_cache
+from apps.menus.api.serializers import (
+    ChefDetailOutput,
+    ChefDishOutput,
+    ChefPublicOutput,
+    DishInput,
+    DishPatchInput,
+    DishPublicOutput,
+)
+from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
+from foodiefast.errors import InvalidInput, NotFound
+from foodiefast.geo import Point, haversine_km, is_valid
+from foodiefast.localtime import local_today
+from foodiefast.pagination import PageNumberPagination
+
+# ---------------------------------------------------------------------------
+# Browsing (no auth)
+# ---------------------------------------------------------------------------
+
+
+def _page_payload(request, queryset, params, serialize, *, page: int, page_size: int):
+    """Count, slice and render one page of ``queryset`` (two queries)."""
+    count = queryset.count()
+    if page > 1 and (page - 1) * page_size >= count:
+        raise NotFound("No such page.")
+    rows = list(queryset[(page - 1) * page_size : page * page_size])
+    next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
+    return {"count": count, "next": next_url, "previous": previous_url, "results": serialize(rows)}
+
+
+class BrowseApi(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+
+class DishBrowseApi(BrowseApi):
+    filterset_class = DishBrowseFilter
+
+    @extend_schema(responses={200: DishPublicOutput(many=True)}, tags=["browse"], summary="Dishes delivering here")
+    def get(self, request):
+        filterset = DishBrowseFilter(request.query_params)
+        params = browse_cache.normalised(filterset.validated())
+        page, page_size = browse_cache.paging(request)
+        key = browse_cache.cache_key("dishes", request, params, page, page_size)
+        payload = browse_cache.cache_get(key)
+        if payload is not None:
+            browse_cache.overlay_stock(payload["results"])
+            return Response(payload)
+        queryset = filterset.filter_queryset(selectors.dish_list_near(point=Point(params["lat"], params["lng"])))
+        today = local_today()
+        payload = _page_payload(
+            request,
+            queryset,
+            params,
+            lambda rows: DishPublicOutput(rows, many=True, context={"today": today}).data,
+            page=page,
+            page_size=page_size,
+        )
+        browse_cache.cache_set(key, payload)
+        return Response(payload)
+
+
+class ChefBrowseApi(BrowseApi):
+    filterset_class = KitchenBrowseFilter
+
+    @extend_schema(responses={200: ChefPublicOutput(many=True)}, tags=["browse"], summary="Chefs delivering here")
+    def get(self, request):
+        filterset = KitchenBrowseFilter(request.query_params)
+        params = browse_cache.normalised(filterset.validated())
+        page, page_size = browse_cache.paging(request)
+        key = browse_cache.cache_key("chefs", request, params, page, page_size)
+        payload = browse_cache.cache_get(key)
+        if payload is not None:
+            return Response(payload)
+        queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
+        payload = _page_payload(
+            request,
+            queryset,
+            params,
+            lambda rows: ChefPublicOutput(rows, many=True).data,
+            page=page,
+            page_size=page_size,
+        )
+        browse_cache.cache_set(key, payload)
+        return Response(payload)
+
+
+def _optional_point(request) -> Point | None:
+    raw_lat, raw_lng = request.query_params.get("lat"), request.query_params.get("lng")
+    if raw_lat in (None, "") and raw_lng in (None, ""):
+        return None
+    try:
+        lat, lng = float(raw_lat), float(raw_lng)
+    except (TypeError, ValueError):
+        lat = lng = None
+    if not is_valid(lat, lng):
+        raise InvalidInput(
+            "lat and lng must be valid WGS 84 coordinates.",
+            fields={"lat": ["Between -90 and 90."], "lng": ["Between -180 and 180."]},
+        )
+    return Point(round(lat, 3), round(lng, 3))
+
+
+class ChefDetailApi(BrowseApi):
+    @extend_schema(responses={200: ChefDetailOutput}, tags=["browse"], summary="One chef, their hours and dishes")
+    def get(self, request, chef_id):
+        point = _optional_point(request)
+        params = {"chef": str(chef_id), "point": [point.lat, point.lng] if point else None}
+        key = browse_cache.cache_key("chef", request, params)
+        payload = browse_cache.cache_get(key)
+        if payload is not None:
+            browse_cache.overlay_stock(payload["dishes"])
+            return Response(payload)
+        kitchen = chef_selectors.kitchen_get_listed(kitchen_id=chef_id)
+        if kitchen is None:
+            raise NotFound()
+        hours = list(kitchen.opening_hours.all())
+        kitchen.is_open = chef_selectors.is_open_at(hours)
+        if point is not None:
+            kitchen.distance_km = haversine_km(point, Point(kitchen.lat, kitchen.lng))
+        kitchen.dishes_today = list(selectors.dish_list_of_kitchen_public(kitchen=kitchen))
+        for dish in kitchen.dishes_today:
+            dish.kitchen = kitchen
+        payload = ChefDetailOutput(kitchen, context={"today": local_today()}).data
+        browse_cache.cache_set(key, payload)
+        return Response(payload)
+
+
+class DishDetailApi(BrowseApi):
+    @extend_schema(responses={200: DishPublicOutput}, tags=["browse"], summary="One dish")
+    def get(self, request, dish_id):
+        dish = selectors.dish_get_public(dish_id=dish_id)
+        if dish is None:
+            raise NotFound()
+        return Response(DishPublicOutput(dish).data)
+
+
+# ---------------------------------------------------------------------------
+# The chef's own dishes
+# ---------------------------------------------------------------------------
+
+
+class ChefDishListApi(APIView):
+    permission_classes = [IsChef]
+
+    @extend_schema(responses={200: ChefDishOutput(many=True)}, tags=["chef"], summary="My dishes")
+    def get(self, request):
+        paginator = PageNumberPagination()
+        page = paginator.paginate_queryset(selectors.dish_list_for_chef(chef=request.user), request, view=self)
+        return paginator.get_paginated_response(ChefDishOutput(page, many=True).data)
+
+    @extend_schema(request=DishInput, responses={201: ChefDishOutput}, tags=["chef"], summary="Add a dish")
+    def post(self, request):
+        data = DishInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        kitchen = kitchen_ensure_for_chef(chef=request.user)
+        dish = services.dish_create(kitchen=kitchen, **data.validated_data)
+        return Response(ChefDishOutput(dish).data, status=status.HTTP_201_CREATED)
+
+
+class ChefDishDetailApi(APIView):
+    permission_classes = [IsChef]
+
+    def _dish(self, request, dish_id):
+        dish = selectors.dish_get_for_chef(chef=request.user, dish_id=dish_id)
+        if dish is None:
+            raise NotFound()
+        return dish
+
+    @extend_schema(responses={200: ChefDishOutput}, tags=["chef"], summary="One of my dishes")
+    def get(self, request, dish_id):
+        return Response(ChefDishOutput(self._dish(request, dish_id)).data)
+
+    @extend_schema(request=DishPatchInput, responses={200: ChefDishOutput}, tags=["chef"], summary="Change a dish")
+    def patch(self, request, dish_id):
+        dish = self._dish(request, dish_id)
+        data = DishPatchInput(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        dish = services.dish_update(dish=dish, **data.validated_data)
+        return Response(ChefDishOutput(dish).data)
+
+    @extend_schema(responses={204: None}, tags=["chef"], summary="Remove a dish from the menu")
+    def delete(self, request, dish_id):
+        services.dish_delete(dish=self._dish(request, dish_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

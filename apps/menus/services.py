@@ -1,0 +1,180 @@
+"""Every write of menus: dishes, their daily stock and reservations of portions."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+from django.db.models import Case, F, Q, When
+from django.utils import timezone
+
+from apps.chefs.models import Kitchen
+from apps.chefs.services import catalog_changed
+from apps.menus.errors import DishUnavailable, SoldOut
+from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, effective_portions, to_mask
+from foodiefast.localtime import local_today
+
+DISH_EDITABLE_FIELDS = (
+    "name",
+    "description",
+    "photo_url",
+    "price_cents",
+    "dietary_tags",
+    "allergens",
+    "portions_per_day",
+    "portions_left",
+    "is_available",
+)
+
+
+@transaction.atomic
+def dish_create(
+    *,
+    kitchen: Kitchen,
+    name: str,
+    price_cents: int,
+    allergens: Iterable[str],
+    portions_per_day: int,
+    description: str = "",
+    photo_url: str = "",
+    dietary_tags: Iterable[str] = (),
+    is_available: bool = True,
+) -> Dish:
+    """Add a dish to ``kitchen``'s menu with today's stock full (``portions_per_day``).
+
+    ``allergens`` is the required declaration (an empty list: none of the 14); an
+    unknown code raises ``ValueError`` (the API validates first). Invalidates cached
+    browse answers after commit."""
+    if allergens is None:
+        raise ValueError("The allergen declaration is required.")
+    dish = Dish.objects.create(
+        kitchen=kitchen,
+        name=name,
+        description=description,
+        photo_url=photo_url,
+        price_cents=price_cents,
+        dietary_mask=to_mask(dietary_tags, DIETARY_TAGS),
+        allergen_mask=to_mask(allergens, ALLERGENS),
+        portions_per_day=portions_per_day,
+        portions_left=portions_per_day,
+        stock_date=local_today(),
+        is_available=is_available,
+    )
+    catalog_changed()
+    return dish
+
+
+@transaction.atomic
+def dish_update(*, dish: Dish, **fields: Any) -> Dish:
+    """Change a dish. ``portions_left`` sets today's stock (≥ 0); it alone does not
+    invalidate cached menus (stock is laid over them live), every other field does.
+    Locks the dish row."""
+    unknown = set(fields) - set(DISH_EDITABLE_FIELDS)
+    if unknown:
+        raise TypeError(f"Not editable: {sorted(unknown)}")
+    dish = Dish.objects.select_for_update().get(pk=dish.pk, deleted_at__isnull=True)
+    for name, value in fields.items():
+        if name == "allergens":
+            if value is None:
+                raise ValueError("The allergen declaration is required.")
+            dish.allergen_mask = to_mask(value, ALLERGENS)
+        elif name == "dietary_tags":
+            dish.dietary_mask = to_mask(value, DIETARY_TAGS)
+        elif name == "portions_left":
+            dish.portions_left = value
+            dish.stock_date = local_today()
+        else:
+            setattr(dish, name, value)
+    dish.save()
+    if set(fields) - {"portions_left"}:
+        catalog_changed()
+    return dish
+
+
+@transaction.atomic
+def dish_delete(*, dish: Dish) -> None:
+    """Take a dish off the menu for good. Soft: the row stays because orders refer
+    to it; it is 404 everywhere afterwards and can no longer be reserved."""
+    Dish.objects.filter(pk=dish.pk, deleted_at__isnull=True).update(
+        deleted_at=timezone.now(), is_available=False, updated_at=timezone.now()
+    )
+    catalog_changed()
+
+
+def _merged(items: Iterable[tuple[UUID | str, int]]) -> list[tuple[UUID, int]]:
+    """Quantities summed per dish, in primary-key order: every transaction that
+    touches several dishes locks them in the same order, so none can deadlock."""
+    total: dict[UUID, int] = defaultdict(int)
+    for dish_id, quantity in items:
+        if quantity < 1:
+            raise ValueError("Quantities are whole numbers from 1.")
+        total[UUID(str(dish_id))] += quantity
+    return sorted(total.items())
+
+
+def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date:
+    """Take ``quantity`` portions of each dish from today's stock, all or nothing.
+
+    One conditional ``UPDATE`` per dish, in primary-key order::
+
+        UPDATE menus_dish
+           SET portions_left = (CASE WHEN stock_date < :today THEN portions_per_day
+                                     ELSE portions_left END) - :q,
+               stock_date = :today
+         WHERE id = :id AND deleted_at IS NULL AND is_available
+           AND ((stock_date < :today AND portions_per_day >= :q)
+                OR (stock_date >= :today AND portions_left >= :q))
+
+    The row lock PostgreSQL takes makes concurrent reservations of one dish queue up
+    and re-check the condition, so stock never goes below zero (and the check
+    constraint would refuse it anyway). Runs inside the caller's transaction (a
+    savepoint): when one dish is short, ``SoldOut`` (with ``dish_id`` and
+    ``portions_left``) or ``DishUnavailable`` is raised and nothing is taken.
+
+    Returns the local stock date the portions were taken from: give it back to
+    :func:`dish_portions_release`.
+    """
+    today = local_today()
+    stale = Q(stock_date__lt=today)
+    current = Case(When(stale, then=F("portions_per_day")), default=F("portions_left"))
+    with transaction.atomic():
+        for dish_id, quantity in _merged(items):
+            taken = (
+                Dish.objects.filter(pk=dish_id, deleted_at__isnull=True, is_available=True)
+                .filter((stale & Q(portions_per_day__gte=quantity)) | (~stale & Q(portions_left__gte=quantity)))
+                .update(portions_left=current - quantity, stock_date=today)
+            )
+            if not taken:
+                raise _shortage(dish_id, today)
+    return today
+
+
+def _shortage(dish_id: UUID, today: dt.date) -> Exception:
+    dish = Dish.objects.filter(pk=dish_id).first()
+    if dish is None or dish.is_deleted or not dish.is_available:
+        return DishUnavailable(dish_id=str(dish_id))
+    left = effective_portions(dish.portions_left, dish.stock_date, dish.portions_per_day, today)
+    noun = "portion" if left == 1 else "portions"
+    return SoldOut(f"Only {left} {noun} of {dish.name} left.", dish_id=str(dish_id), portions_left=left)
+
+
+def dish_portions_release(*, items: Iterable[tuple[UUID | str, int]], stock_date: dt.date) -> None:
+    """Give back portions reserved from the stock of local day ``stock_date`` (a
+    cancelled order). Portions of an earlier day are not added to today's stock: the
+    update only matches a dish whose stock still counts that day. Primary-key order,
+    inside the caller's transaction."""
+    with transaction.atomic():
+        for dish_id, quantity in _merged(items):
+            Dish.objects.filter(pk=dish_id, stock_date=stock_date).update(portions_left=F("portions_left") + quantity)
+
+
+def dish_stock_reset_daily(*, today: dt.date | None = None) -> int:
+    """Start a new local day: every dish whose stock counts an earlier day gets
+    ``portions_per_day`` again. Idempotent: a second run the same day matches no row.
+    Returns how many dishes were reset. Cached menus are untouched (stock is live)."""
+    today = today or local_today()
+    return Dish.objects.filter(stock_date__lt=today).update(portions_left=F("portions_per_day"), stock_date=today)
