@@ -46,7 +46,7 @@ CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 # ---------------------------------------------------------------------------
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "apps.accounts.admin_config.FoodieFastAdminConfig",  # django.contrib.admin; chefs log in by role
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

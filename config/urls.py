@@ -27,7 +27,3 @@ handler400 = "foodiefast.errors.bad_request"
 handler403 = "foodiefast.errors.permission_denied"
 handler404 = "foodiefast.errors.page_not_found"
 handler500 = "foodiefast.errors.server_error"
-
-admin.site.site_header = "FoodieFast kitchen"
-admin.site.site_title = "FoodieFast"
-admin.site.index_title = "Your kitchen"

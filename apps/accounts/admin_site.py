@@ -1,0 +1,45 @@
+"""The admin site: platform staff, and chefs by their role.
+
+A chef runs their kitchen in the admin without anyone assigning permissions by hand:
+the site lets active chef accounts in, and the ModelAdmins of chefs and menus scope
+what they see to their own rows (``apps.chefs.admin.ChefOwnedAdminMixin``). Every other
+ModelAdmin keeps Django's permission checks, so a chef sees none of it (users
+included).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
+
+from apps.accounts.models import Role
+
+
+def may_use_admin(user) -> bool:
+    return bool(user and user.is_active and (user.is_staff or getattr(user, "role", None) == Role.CHEF))
+
+
+def is_kitchen_chef(user) -> bool:
+    """A chef (not staff) using the admin: sees only their own kitchen."""
+    return bool(user and user.is_active and not user.is_staff and getattr(user, "role", None) == Role.CHEF)
+
+
+class RoleAdminAuthenticationForm(AdminAuthenticationForm):
+    def confirm_login_allowed(self, user) -> None:
+        if not may_use_admin(user):
+            raise ValidationError(
+                self.error_messages["invalid_login"],
+                code="invalid_login",
+                params={"username": self.username_field.verbose_name},
+            )
+
+
+class FoodieFastAdminSite(admin.AdminSite):
+    site_header = "FoodieFast kitchen"
+    site_title = "FoodieFast"
+    index_title = "Your kitchen"
+    login_form = RoleAdminAuthenticationForm
+
+    def has_permission(self, request) -> bool:
+        return may_use_admin(request.user)
