@@ -1,6 +1,7 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.chefs.api.serializers import OpeningSlotOutput
 from apps.chefs.models import Kitchen
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish
 from foodiefast.geo import travel_minutes
@@ -97,12 +98,6 @@ class DishPublicOutput(serializers.Serializer):
         return obj.portions_left_on(self.context.get("today") or local_today())
 
 
-class OpeningSlotOutput(serializers.Serializer):
-    weekday = serializers.IntegerField()
-    opens = serializers.CharField()
-    closes = serializers.CharField()
-
-
 class ChefPublicOutput(serializers.Serializer):
     id = serializers.UUIDField()
     display_name = serializers.CharField()
@@ -134,3 +129,22 @@ class ChefPublicOutput(serializers.Serializer):
 class ChefDetailOutput(ChefPublicOutput):
     opening_hours = OpeningSlotOutput(many=True)
     dishes = DishPublicOutput(many=True, source="dishes_today")
+
+
+def paginated(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The documented shape of one page: ``{count, next, previous, results}``."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+DishPage = paginated("DishPage", DishPublicOutput)
+ChefPage = paginated("ChefPage", ChefPublicOutput)
+ChefDishPage = paginated("ChefDishPage", ChefDishOutput)

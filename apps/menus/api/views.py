@@ -1,4 +1,5 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -12,20 +13,59 @@ from apps.menus.api import browse_cache
 from apps.menus.api.serializers import (
     ChefDetailOutput,
     ChefDishOutput,
+    ChefDishPage,
+    ChefPage,
     ChefPublicOutput,
     DishInput,
+    DishPage,
     DishPatchInput,
     DishPublicOutput,
 )
 from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
+from apps.menus.models import ALLERGENS, DIETARY_TAGS
 from foodiefast.errors import InvalidInput, NotFound
 from foodiefast.geo import Point, haversine_km, is_valid
 from foodiefast.localtime import local_today
 from foodiefast.pagination import PageNumberPagination
+from foodiefast.schema import ValidationErrorBody
 
 # ---------------------------------------------------------------------------
 # Browsing (no auth)
 # ---------------------------------------------------------------------------
+
+
+def _query(name: str, type_, description: str, *, required: bool = False) -> OpenApiParameter:
+    return OpenApiParameter(name, type_, OpenApiParameter.QUERY, required=required, description=description)
+
+
+POINT = [
+    _query("lat", OpenApiTypes.DOUBLE, "Latitude of the delivery point (WGS 84)", required=True),
+    _query("lng", OpenApiTypes.DOUBLE, "Longitude of the delivery point (WGS 84)", required=True),
+]
+OPTIONAL_POINT = [
+    _query("lat", OpenApiTypes.DOUBLE, "Latitude; with lng, adds distance_km"),
+    _query("lng", OpenApiTypes.DOUBLE, "Longitude"),
+]
+PAGING = [
+    _query("page", OpenApiTypes.INT, "Page number, from 1"),
+    _query("page_size", OpenApiTypes.INT, "Up to 100 (default 20)"),
+]
+DIETARY = _query("dietary", OpenApiTypes.STR, "Comma list of dietary tags: " + ", ".join(DIETARY_TAGS))
+DISH_FILTERS = [
+    _query("chef", OpenApiTypes.UUID, "Only this chef's dishes"),
+    DIETARY,
+    _query("exclude_allergens", OpenApiTypes.STR, "Comma list of EU allergen codes: " + ", ".join(ALLERGENS)),
+    _query("q", OpenApiTypes.STR, "Text in the name or description"),
+    _query("max_price_cents", OpenApiTypes.INT, "Highest price, inclusive"),
+]
+CHEF_FILTERS = [
+    _query("cuisine", OpenApiTypes.STR, "Cuisine, case-insensitive"),
+    _query(
+        "dietary", OpenApiTypes.STR, "Kitchens with an available dish with all these tags: " + ", ".join(DIETARY_TAGS)
+    ),
+    _query("open_now", OpenApiTypes.BOOL, "true: only kitchens open right now"),
+    _query("q", OpenApiTypes.STR, "Text in the name, cuisine or bio"),
+]
 
 
 def _page_payload(request, queryset, params, serialize, *, page: int, page_size: int):
@@ -46,7 +86,13 @@ class BrowseApi(APIView):
 class DishBrowseApi(BrowseApi):
     filterset_class = DishBrowseFilter
 
-    @extend_schema(responses={200: DishPublicOutput(many=True)}, tags=["browse"], summary="Dishes delivering here")
+    @extend_schema(
+        parameters=[*POINT, *DISH_FILTERS, *PAGING],
+        responses={200: DishPage, 400: ValidationErrorBody},
+        tags=["browse"],
+        summary="Dishes delivering here",
+        operation_id="dishes_list",
+    )
     def get(self, request):
         filterset = DishBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
@@ -73,7 +119,13 @@ class DishBrowseApi(BrowseApi):
 class ChefBrowseApi(BrowseApi):
     filterset_class = KitchenBrowseFilter
 
-    @extend_schema(responses={200: ChefPublicOutput(many=True)}, tags=["browse"], summary="Chefs delivering here")
+    @extend_schema(
+        parameters=[*POINT, *CHEF_FILTERS, *PAGING],
+        responses={200: ChefPage, 400: ValidationErrorBody},
+        tags=["browse"],
+        summary="Chefs delivering here",
+        operation_id="chefs_list",
+    )
     def get(self, request):
         filterset = KitchenBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
@@ -112,7 +164,12 @@ def _optional_point(request) -> Point | None:
 
 
 class ChefDetailApi(BrowseApi):
-    @extend_schema(responses={200: ChefDetailOutput}, tags=["browse"], summary="One chef, their hours and dishes")
+    @extend_schema(
+        parameters=OPTIONAL_POINT,
+        responses={200: ChefDetailOutput, 400: ValidationErrorBody},
+        tags=["browse"],
+        summary="One chef, their hours and dishes",
+    )
     def get(self, request, chef_id):
         point = _optional_point(request)
         params = {"chef": str(chef_id), "point": [point.lat, point.lng] if point else None}
@@ -153,7 +210,13 @@ class DishDetailApi(BrowseApi):
 class ChefDishListApi(APIView):
     permission_classes = [IsChef]
 
-    @extend_schema(responses={200: ChefDishOutput(many=True)}, tags=["chef"], summary="My dishes")
+    @extend_schema(
+        parameters=PAGING,
+        responses={200: ChefDishPage},
+        tags=["chef"],
+        summary="My dishes",
+        operation_id="chef_dishes_list",
+    )
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.dish_list_for_chef(chef=request.user), request, view=self)
