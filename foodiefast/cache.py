@@ -26,6 +26,30 @@ def namespace_version(namespace: str) -> int:
     return int(value)
 
 
+def versioned_get(namespace: str, *keys: str) -> tuple[int, list]:
+    """The current version of ``namespace`` and, for each key, the value stored with
+    :func:`versioned_set` under that same version (else None), in one round trip.
+
+    The version is read before the caller reads the database, so an answer built
+    from rows older than a bump is always stored under an outdated version."""
+    version_key = _version_key(namespace)
+    found = cache.get_many([version_key, *keys])
+    version = found.get(version_key)
+    if version is None:
+        cache.add(version_key, 1, timeout=None)
+        version = 1
+    values = []
+    for key in keys:
+        entry = found.get(key)
+        values.append(entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version else None)
+    return int(version), values
+
+
+def versioned_set(keys: list[str], version: int, value, *, timeout: int) -> None:
+    """Store ``value`` under each key, valid while ``namespace`` stays at ``version``."""
+    cache.set_many(dict.fromkeys(keys, (version, value)), timeout=timeout)
+
+
 def _bump_now(namespace: str) -> None:
     key = _version_key(namespace)
     cache.add(key, 1, timeout=None)

@@ -94,14 +94,21 @@ class DishBrowseApi(BrowseApi):
         operation_id="dishes_list",
     )
     def get(self, request):
+        cached = browse_cache.BrowseCache(request, "dishes")
+        if cached.payload is None:
+            cached.payload = self._build(request, cached)
+        else:
+            browse_cache.overlay_stock(cached.payload["results"])
+        return Response(cached.payload)
+
+    def _build(self, request, cached):
         filterset = DishBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
-        key = browse_cache.cache_key("dishes", request, params, page, page_size)
-        payload = browse_cache.cache_get(key)
+        payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
             browse_cache.overlay_stock(payload["results"])
-            return Response(payload)
+            return payload
         queryset = filterset.filter_queryset(selectors.dish_list_near(point=Point(params["lat"], params["lng"])))
         today = local_today()
         payload = _page_payload(
@@ -112,8 +119,8 @@ class DishBrowseApi(BrowseApi):
             page=page,
             page_size=page_size,
         )
-        browse_cache.cache_set(key, payload)
-        return Response(payload)
+        cached.store(payload)
+        return payload
 
 
 class ChefBrowseApi(BrowseApi):
@@ -127,13 +134,18 @@ class ChefBrowseApi(BrowseApi):
         operation_id="chefs_list",
     )
     def get(self, request):
+        cached = browse_cache.BrowseCache(request, "chefs")
+        if cached.payload is None:
+            cached.payload = self._build(request, cached)
+        return Response(cached.payload)
+
+    def _build(self, request, cached):
         filterset = KitchenBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
-        key = browse_cache.cache_key("chefs", request, params, page, page_size)
-        payload = browse_cache.cache_get(key)
+        payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
-            return Response(payload)
+            return payload
         queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
         payload = _page_payload(
             request,
@@ -143,8 +155,8 @@ class ChefBrowseApi(BrowseApi):
             page=page,
             page_size=page_size,
         )
-        browse_cache.cache_set(key, payload)
-        return Response(payload)
+        cached.store(payload)
+        return payload
 
 
 def _optional_point(request) -> Point | None:
@@ -171,10 +183,12 @@ class ChefDetailApi(BrowseApi):
         summary="One chef, their hours and dishes",
     )
     def get(self, request, chef_id):
+        cached = browse_cache.BrowseCache(request, "chef")
+        if cached.payload is not None:
+            browse_cache.overlay_stock(cached.payload["dishes"])
+            return Response(cached.payload)
         point = _optional_point(request)
-        params = {"chef": str(chef_id), "point": [point.lat, point.lng] if point else None}
-        key = browse_cache.cache_key("chef", request, params)
-        payload = browse_cache.cache_get(key)
+        payload = cached.lookup_normalised({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None})
         if payload is not None:
             browse_cache.overlay_stock(payload["dishes"])
             return Response(payload)
@@ -189,7 +203,7 @@ class ChefDetailApi(BrowseApi):
         for dish in kitchen.dishes_today:
             dish.kitchen = kitchen
         payload = ChefDetailOutput(kitchen, context={"today": local_today()}).data
-        browse_cache.cache_set(key, payload)
+        cached.store(payload)
         return Response(payload)
 
 
