@@ -113,3 +113,12 @@ def opening_hours_replace(*, kitchen: Kitchen, slots: list[tuple[int, int, int]]
     )
     catalog_changed()
     return created
+
+
+@transaction.atomic
+def kitchen_withdraw_for_user_id(*, user_id: str) -> None:
+    """The chef erased their account: their kitchen leaves the catalog for good
+    (unapproved and paused; the row stays for past orders). Idempotent."""
+    updated = Kitchen.objects.filter(chef_id=user_id).exclude(is_approved=False, is_paused=True)
+    if updated.update(is_approved=False, is_paused=True, approved_at=None, updated_at=timezone.now()):
+        catalog_changed()

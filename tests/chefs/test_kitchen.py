@@ -149,3 +149,17 @@ def test_approve_chef_command_explains_what_is_wrong():
         call_command("approve_chef", "nolocation@example.com")
     with pytest.raises(CommandError, match="No chef"):
         call_command("approve_chef", "customer@example.com")
+
+
+def test_an_erased_chef_s_kitchen_leaves_the_catalog(api, make_client, django_capture_on_commit_callbacks):
+    kitchen = KitchenFactory()
+    client = make_client(kitchen.chef)
+    assert api.get("/api/v1/chefs?lat=48.861&lng=2.336").json()["count"] == 1  # cached
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.delete("/api/v1/me").status_code == 204
+
+    kitchen.refresh_from_db()
+    assert (kitchen.is_approved, kitchen.is_paused) == (False, True)
+    assert api.get("/api/v1/chefs?lat=48.861&lng=2.336").json()["count"] == 0
+    assert api.get(f"/api/v1/chefs/{kitchen.pk}").status_code == 404

@@ -84,8 +84,6 @@ class BrowseApi(APIView):
 
 
 class DishBrowseApi(BrowseApi):
-    filterset_class = DishBrowseFilter
-
     @extend_schema(
         parameters=[*POINT, *DISH_FILTERS, *PAGING],
         responses={200: DishPage, 400: ValidationErrorBody},
@@ -124,8 +122,6 @@ class DishBrowseApi(BrowseApi):
 
 
 class ChefBrowseApi(BrowseApi):
-    filterset_class = KitchenBrowseFilter
-
     @extend_schema(
         parameters=[*POINT, *CHEF_FILTERS, *PAGING],
         responses={200: ChefPage, 400: ValidationErrorBody},
