@@ -83,8 +83,52 @@ def _signed_webhooks(context: dict[str, Any], count: int = 12_000) -> str:
     )
 
 
+# Browse: 200 kitchens x 20 dishes around one point (apps/menus seed_bench).
+BROWSE_POINT = "lat=48.8566&lng=2.3522"
+
+
+def _browse_menu() -> dict[str, Any]:
+    from apps.menus.management.commands.seed_bench import bench_rows_delete, refresh_planner_statistics, seed_bench
+
+    bench_rows_delete()
+    seed_bench(kitchens=200, dishes=20, lat=48.8566, lng=2.3522)
+    refresh_planner_statistics()
+    return {}
+
+
+def _distinct_browse_queries(context: dict[str, Any]) -> str:
+    """Every request a cache miss with the same answer: a price cap above every dish
+    that differs per request (the normalised filters, hence the cache key, differ)."""
+    return "\n".join(
+        [
+            "local counter = 1",
+            "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            f'  local path = "/api/v1/dishes?{BROWSE_POINT}&max_price_cents="',
+            "  return wrk.format(nil, path .. (id * 100000000 + 100000 + n))",
+            "end",
+        ]
+    )
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(name="health_live", path="/health/live"),
     Scenario(name="me", path="/api/v1/me", headers={"Authorization": "Bearer {token}"}, setup=_customer_token),
     Scenario(name="stripe_webhook", path="/api/v1/payments/stripe/webhook", method="POST", lua=_signed_webhooks),
+    # The same point and filters again and again: served from the cache, stock laid over live.
+    Scenario(name="dishes_cached", path=f"/api/v1/dishes?{BROWSE_POINT}", setup=_browse_menu),
+    Scenario(
+        name="dishes_uncached",
+        path=f"/api/v1/dishes?{BROWSE_POINT}",
+        lua=_distinct_browse_queries,
+        setup=lambda: {} if _browse_seeded() else _browse_menu(),
+    ),
 ]
+
+
+def _browse_seeded() -> bool:
+    from apps.menus.models import Dish
+
+    return Dish.objects.filter(kitchen__chef__email__endswith="@bench.foodiefast.invalid").count() == 200 * 20

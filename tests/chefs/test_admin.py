@@ -16,15 +16,6 @@ from tests.factories.menus import DishFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _static_without_collectstatic(settings):
-    """The admin renders static URLs; tests do not run collectstatic (no manifest)."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 def browser() -> Client:
     return Client(HTTP_X_FORWARDED_PROTO="https")
 
@@ -75,10 +66,11 @@ def test_other_roles_cannot_log_into_the_admin(role):
     assert client.get(reverse("admin:index")).status_code == 302  # to the login page
 
 
-def test_the_users_admin_stays_staff_only(chef_a):
+def test_the_users_and_payments_admin_stay_staff_only(chef_a):
     client = logged_in(chef_a.chef)
     assert client.get(reverse("admin:accounts_user_changelist")).status_code == 403
     assert client.get(reverse("admin:accounts_user_change", args=[chef_a.chef.pk])).status_code == 403
+    assert client.get(reverse("admin:payments_payment_changelist")).status_code == 403
 
 
 def test_a_chef_lists_only_their_own_kitchen_and_dishes(chef_a, chef_b, django_assert_max_num_queries):
