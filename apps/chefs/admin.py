@@ -3,6 +3,8 @@ only their own (with its opening hours inline), by role, with no permission rows
 
 from __future__ import annotations
 
+import itertools
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -62,6 +64,50 @@ class ChefOwnedAdminMixin:
         return super().has_delete_permission(request, obj)
 
 
+class KitchenAdminForm(forms.ModelForm):
+    class Meta:
+        model = Kitchen
+        fields = [
+            "chef",
+            "display_name",
+            "cuisine",
+            "bio",
+            "photo_url",
+            "address",
+            "lat",
+            "lng",
+            "delivery_radius_km",
+            "delivery_fee_cents",
+            "prep_minutes",
+            "is_paused",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        has_location = data.get("lat") is not None and data.get("lng") is not None
+        if self.instance.is_approved and not has_location:
+            raise forms.ValidationError("An approved kitchen keeps its location (lat and lng).")
+        if (data.get("lat") is None) != (data.get("lng") is None):
+            self.add_error("lng", "Give lat and lng together.")
+        return data
+
+
+class OpeningHoursFormSet(forms.BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for form in self.forms:
+            if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE") or form.errors:
+                continue
+            spans.setdefault(form.cleaned_data["weekday"], []).append(
+                (form.instance.opens_minute, form.instance.closes_minute)
+            )
+        for day, slots in spans.items():
+            slots.sort()
+            if any(start < end for (_, end), (start, _) in itertools.pairwise(slots)):
+                raise forms.ValidationError(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
+
+
 class OpeningHoursForm(forms.ModelForm):
     opens = forms.CharField(max_length=5, help_text="HH:MM, Paris time")
     closes = forms.CharField(max_length=5, help_text="HH:MM, up to 24:00")
@@ -94,6 +140,7 @@ class OpeningHoursForm(forms.ModelForm):
 class OpeningHoursInline(ChefOwnedAdminMixin, admin.TabularInline):
     model = OpeningHours
     form = OpeningHoursForm
+    formset = OpeningHoursFormSet
     chef_field = "kitchen__chef"
     chef_may_add = True
     chef_may_delete = True
@@ -109,6 +156,7 @@ CHEF_READONLY = ("chef", "is_approved", "approved_at", "approved_by", "rating", 
 
 @admin.register(Kitchen)
 class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
+    form = KitchenAdminForm
     list_display = ("display_name", "chef", "cuisine", "is_approved", "is_paused", "rating", "rating_count")
     list_filter = ("is_approved", "is_paused", "cuisine")
     search_fields = ("display_name", "cuisine", "address", "chef__email", "chef__full_name")

@@ -202,6 +202,52 @@ def test_a_chef_edits_their_kitchen_but_not_its_approval(chef_a):
     assert OpeningHours.objects.filter(kitchen=chef_a).count() == 1
 
 
+def test_an_approved_kitchen_keeps_its_location_and_slots_do_not_overlap(chef_a):
+    client = logged_in(chef_a.chef)
+    url = reverse("admin:chefs_kitchen_change", args=[chef_a.pk])
+    hours = chef_a.opening_hours.get()
+    form = {
+        "display_name": "Chez Alice",
+        "cuisine": "French",
+        "address": "2 rue X",
+        "lat": "",
+        "lng": "",
+        "delivery_radius_km": "4",
+        "delivery_fee_cents": "300",
+        "prep_minutes": "25",
+        "opening_hours-TOTAL_FORMS": "1",
+        "opening_hours-INITIAL_FORMS": "1",
+        "opening_hours-0-id": str(hours.pk),
+        "opening_hours-0-kitchen": str(chef_a.pk),
+        "opening_hours-0-weekday": "0",
+        "opening_hours-0-opens": "12:00",
+        "opening_hours-0-closes": "14:30",
+        "dishes-TOTAL_FORMS": "0",
+        "dishes-INITIAL_FORMS": "0",
+    }
+
+    no_location = client.post(url, form)
+    overlapping = client.post(
+        url,
+        {
+            **form,
+            "lat": "48.85",
+            "lng": "2.34",
+            "opening_hours-TOTAL_FORMS": "2",
+            "opening_hours-1-kitchen": str(chef_a.pk),
+            "opening_hours-1-weekday": "0",
+            "opening_hours-1-opens": "14:00",
+            "opening_hours-1-closes": "15:00",
+        },
+    )
+
+    assert no_location.status_code == 200  # the form again, with the error
+    assert overlapping.status_code == 200
+    chef_a.refresh_from_db()
+    assert chef_a.lat is not None
+    assert chef_a.opening_hours.count() == 1
+
+
 def test_chefs_have_no_approve_action(chef_a):
     Kitchen.objects.filter(pk=chef_a.pk).update(is_approved=False)
     client = logged_in(chef_a.chef)
