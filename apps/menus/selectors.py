@@ -3,33 +3,74 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import F, QuerySet
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
-from apps.chefs.selectors import bounding_box_q, distance_km_expression, kitchen_listed_q
+from apps.chefs.selectors import bounding_box_q, kitchen_listed_q
 from apps.menus.models import Dish, effective_portions
-from foodiefast.geo import Point
+from foodiefast.geo import Point, haversine_km
 from foodiefast.localtime import local_today
 
 
-def dish_list_near(*, point: Point) -> QuerySet[Dish]:
-    """Available dishes of listed kitchens whose delivery radius covers ``point``,
-    nearest kitchen first (then by name), annotated with the kitchen's
-    ``distance_km``. The kitchen bounding box comes first (index), then the exact
-    distance. Sold-out dishes stay (stock is shown, not filtered)."""
-    return (
-        Dish.objects.filter(kitchen_listed_q("kitchen__"), deleted_at__isnull=True, is_available=True)
-        .filter(bounding_box_q(point, prefix="kitchen__"))
-        .annotate(distance_km=distance_km_expression(point, prefix="kitchen__"))
-        .filter(distance_km__lte=F("kitchen__delivery_radius_km"))
-        .select_related("kitchen")
-        .order_by("distance_km", "kitchen_id", "name", "id")
-    )
+def _kitchens_in_box(point: Point) -> QuerySet[Kitchen]:
+    """Listed kitchens in the bounding box of the widest delivery radius (served by
+    the partial index on listed kitchens' ``lat, lng``)."""
+    return Kitchen.objects.filter(kitchen_listed_q(), bounding_box_q(point))
+
+
+def kitchens_delivering_to(*, point: Point) -> list[UUID]:
+    """Ids of listed kitchens whose own delivery radius covers ``point``, nearest
+    first: the bounding box in SQL, then the exact distance for those few rows."""
+    rows = _kitchens_in_box(point).values_list("id", "lat", "lng", "delivery_radius_km")
+    ranked = []
+    for kitchen_id, lat, lng, radius in rows:
+        distance = haversine_km(point, Point(lat, lng))
+        if distance <= radius:
+            ranked.append((distance, kitchen_id))
+    return [kitchen_id for _, kitchen_id in sorted(ranked)]
+
+
+def dish_page_near(
+    *, point: Point, refine: Callable[[QuerySet[Dish]], QuerySet[Dish]], offset: int, limit: int
+) -> tuple[int, list[Dish]]:
+    """One page of the available dishes of kitchens delivering to ``point`` (after
+    ``refine``, the browse filters), nearest kitchen first, then by name; and how many
+    there are in all. Sold-out dishes stay (stock is shown, not filtered).
+
+    Three queries whatever the menu size: the kitchens (exact distance in Python),
+    the dish count per kitchen of the bounding box (a subquery, not a long id list),
+    and the page's dishes from only the few kitchens it spans, so no query sorts the
+    whole menu by distance."""
+    kitchen_ids = kitchens_delivering_to(point=point)
+    if not kitchen_ids:
+        return 0, []
+    dishes = refine(Dish.objects.filter(deleted_at__isnull=True, is_available=True))
+    in_box = dishes.filter(kitchen__in=_kitchens_in_box(point).values("pk"))
+    per_kitchen = dict(in_box.order_by().values_list("kitchen_id").annotate(n=Count("pk")))
+    total = sum(per_kitchen.get(k, 0) for k in kitchen_ids)
+    span: list[UUID] = []
+    skip = position = 0
+    for kitchen_id in kitchen_ids:
+        count = per_kitchen.get(kitchen_id, 0)
+        if not count or position + count <= offset:
+            position += count
+            continue
+        if position >= offset + limit:
+            break
+        if not span:
+            skip = offset - position
+        span.append(kitchen_id)
+        position += count
+    if not span:
+        return total, []
+    nearest_first = Case(*[When(kitchen_id=k, then=Value(i)) for i, k in enumerate(span)], output_field=IntegerField())
+    page = dishes.filter(kitchen_id__in=span).select_related("kitchen").order_by(nearest_first, "name", "id")
+    return total, list(page[skip : skip + limit])
 
 
 def dish_list_of_kitchen_public(*, kitchen: Kitchen) -> QuerySet[Dish]:

@@ -241,3 +241,21 @@ def test_pages_follow_on(api):
     assert [d["id"] for d in first["results"] + second["results"] + last["results"]] == [str(d.pk) for d in dishes]
     assert last["next"] is None
     assert api.get(f"/api/v1/dishes?{HERE}&page_size=2&page=4").status_code == 404
+
+
+def test_pages_across_kitchens_keep_the_nearest_first_order(api):
+    kitchens = [KitchenFactory(**north(km)) for km in (3, 1, 2)]  # created out of distance order
+    near, middle, far = kitchens[1], kitchens[2], kitchens[0]
+    expected = []
+    for kitchen in (near, middle, far):
+        expected += [str(DishFactory(kitchen=kitchen, name=f"{n}").pk) for n in "ABC"]
+    DishFactory(kitchen=middle, name="D", allergens=("nuts",))  # filtered out below
+
+    seen, url = [], f"/api/v1/dishes?{HERE}&page_size=4&exclude_allergens=nuts"
+    while url:
+        body = api.get(url).json()
+        assert body["count"] == 9
+        seen += [d["id"] for d in body["results"]]
+        url = body["next"]
+
+    assert seen == expected

@@ -107,16 +107,17 @@ class DishBrowseApi(BrowseApi):
         if payload is not None:
             browse_cache.overlay_stock(payload["results"])
             return payload
-        queryset = filterset.filter_queryset(selectors.dish_list_near(point=Point(params["lat"], params["lng"])))
-        today = local_today()
-        payload = _page_payload(
-            request,
-            queryset,
-            params,
-            lambda rows: DishPublicOutput(rows, many=True, context={"today": today}).data,
-            page=page,
-            page_size=page_size,
+        count, rows = selectors.dish_page_near(
+            point=Point(params["lat"], params["lng"]),
+            refine=filterset.filter_queryset,
+            offset=(page - 1) * page_size,
+            limit=page_size,
         )
+        if page > 1 and not rows:
+            raise NotFound("No such page.")
+        next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
+        results = DishPublicOutput(rows, many=True, context={"today": local_today()}).data
+        payload = {"count": count, "next": next_url, "previous": previous_url, "results": results}
         cached.store(payload)
         return payload
 
