@@ -11,7 +11,7 @@ from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
-from apps.chefs.selectors import bounding_box_q, kitchen_listed_q
+from apps.chefs.selectors import bounding_box_q, is_open_at, kitchen_get_listed, kitchen_listed_q
 from apps.menus.models import Dish, effective_portions
 from foodiefast.geo import Point, haversine_km
 from foodiefast.localtime import local_today
@@ -76,6 +76,22 @@ def dish_page_near(
 def dish_list_of_kitchen_public(*, kitchen: Kitchen) -> QuerySet[Dish]:
     """The dishes a kitchen's page shows: available today (sold-out ones included)."""
     return Dish.objects.filter(kitchen=kitchen, deleted_at__isnull=True, is_available=True).order_by("name", "id")
+
+
+def kitchen_page_public(*, kitchen_id: UUID | str, point: Point | None = None) -> Kitchen | None:
+    """A listed kitchen as its public page shows it (three queries): ``is_open`` now,
+    ``distance_km`` from ``point`` if given, its opening hours, and ``dishes_today``
+    (available, sold-out ones included). None for an unknown or hidden kitchen."""
+    kitchen = kitchen_get_listed(kitchen_id=kitchen_id)
+    if kitchen is None:
+        return None
+    kitchen.is_open = is_open_at(list(kitchen.opening_hours.all()))
+    if point is not None:
+        kitchen.distance_km = haversine_km(point, Point(kitchen.lat, kitchen.lng))
+    kitchen.dishes_today = list(dish_list_of_kitchen_public(kitchen=kitchen))
+    for dish in kitchen.dishes_today:
+        dish.kitchen = kitchen
+    return kitchen
 
 
 def dish_get_public(*, dish_id: UUID | str) -> Dish | None:

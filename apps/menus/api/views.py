@@ -24,7 +24,7 @@ from apps.menus.api.serializers import (
 from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
 from apps.menus.models import ALLERGENS, DIETARY_TAGS
 from foodiefast.errors import InvalidInput, NotFound
-from foodiefast.geo import Point, haversine_km, is_valid
+from foodiefast.geo import Point, is_valid
 from foodiefast.localtime import local_today
 from foodiefast.pagination import PageNumberPagination
 from foodiefast.schema import ValidationErrorBody
@@ -189,16 +189,9 @@ class ChefDetailApi(BrowseApi):
         if payload is not None:
             browse_cache.overlay_stock(payload["dishes"])
             return Response(payload)
-        kitchen = chef_selectors.kitchen_get_listed(kitchen_id=chef_id)
+        kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
         if kitchen is None:
             raise NotFound()
-        hours = list(kitchen.opening_hours.all())
-        kitchen.is_open = chef_selectors.is_open_at(hours)
-        if point is not None:
-            kitchen.distance_km = haversine_km(point, Point(kitchen.lat, kitchen.lng))
-        kitchen.dishes_today = list(selectors.dish_list_of_kitchen_public(kitchen=kitchen))
-        for dish in kitchen.dishes_today:
-            dish.kitchen = kitchen
         payload = ChefDetailOutput(kitchen, context={"today": local_today()}).data
         cached.store(payload)
         return Response(payload)
