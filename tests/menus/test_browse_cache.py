@@ -170,3 +170,26 @@ def test_nearby_points_share_an_answer_with_links_right_for_both(api, django_ass
 
     assert first == second
     assert f"lat={PARIS[0]}" in second["next"]
+
+
+def test_browsing_works_from_postgresql_when_redis_is_down(api, settings):
+    dish = DishFactory(portions_per_day=7)
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+            "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.1},
+        }
+    }
+
+    from django.core.cache import cache
+
+    cache.set("probe", 1)
+    assert cache.get("probe") is None  # the cache really is unreachable
+
+    dishes = api.get(f"/api/v1/dishes?{HERE}")
+    chef = api.get(f"/api/v1/chefs/{dish.kitchen_id}")
+
+    assert dishes.status_code == 200
+    assert [(d["id"], d["portions_left"]) for d in dishes.json()["results"]] == [(str(dish.pk), 7)]
+    assert chef.status_code == 200
