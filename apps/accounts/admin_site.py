@@ -12,8 +12,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
+from django.db import models
 
 from apps.accounts.models import Role
+
+
+def https_formfield(db_field, **kwargs):
+    """``Meta.formfield_callback`` of admin ModelForms: a link typed without a scheme
+    is https (Django 6's default, chosen now)."""
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
 
 
 def may_use_admin(user) -> bool:

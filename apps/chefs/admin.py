@@ -7,9 +7,10 @@ import itertools
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import QuerySet
 
-from apps.accounts.admin_site import is_kitchen_chef
+from apps.accounts.admin_site import https_formfield, is_kitchen_chef
 from apps.chefs.errors import KitchenIncomplete
 from apps.chefs.models import Kitchen, OpeningHours, format_minute, parse_hhmm
 from apps.chefs.services import catalog_changed, kitchen_approve, kitchen_ensure_for_chef
@@ -24,6 +25,8 @@ class ChefOwnedAdminMixin:
     chef_field = "chef"
     chef_may_add = False
     chef_may_delete = False
+    # Photo links typed without a scheme are https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -67,6 +70,7 @@ class ChefOwnedAdminMixin:
 class KitchenAdminForm(forms.ModelForm):
     class Meta:
         model = Kitchen
+        formfield_callback = https_formfield
         fields = [
             "chef",
             "display_name",

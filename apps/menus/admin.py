@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from apps.accounts.admin_site import is_kitchen_chef
+from apps.accounts.admin_site import https_formfield, is_kitchen_chef
 from apps.chefs.admin import ChefOwnedAdminMixin, extra_kitchen_inlines
 from apps.chefs.models import Kitchen
 from apps.chefs.services import catalog_changed
@@ -29,6 +29,7 @@ class DishAdminForm(forms.ModelForm):
 
     class Meta:
         model = Dish
+        formfield_callback = https_formfield
         fields = [
             "kitchen",
             "name",
