@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from apps.accounts.admin_site import https_formfield, is_kitchen_chef
 from apps.chefs.errors import KitchenIncomplete
 from apps.chefs.models import Kitchen, OpeningHours, format_minute, parse_hhmm
-from apps.chefs.services import catalog_changed, kitchen_approve, kitchen_ensure_for_chef
+from apps.chefs.services import KITCHEN_EDITABLE_FIELDS, catalog_changed, kitchen_approve, kitchen_ensure_for_chef
 
 
 class ChefOwnedAdminMixin:
@@ -71,20 +71,7 @@ class KitchenAdminForm(forms.ModelForm):
     class Meta:
         model = Kitchen
         formfield_callback = https_formfield
-        fields = [
-            "chef",
-            "display_name",
-            "cuisine",
-            "bio",
-            "photo_url",
-            "address",
-            "lat",
-            "lng",
-            "delivery_radius_km",
-            "delivery_fee_cents",
-            "prep_minutes",
-            "is_paused",
-        ]
+        fields = ["chef", *KITCHEN_EDITABLE_FIELDS]
 
     def clean(self):
         data = super().clean()
