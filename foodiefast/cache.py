@@ -13,15 +13,16 @@ from django.core.cache import cache
 from django.db import transaction
 
 
-def _version_key(namespace: str) -> str:
+def version_key(namespace: str) -> str:
+    """The cache key (before the cache's own prefix) holding ``namespace``'s version."""
     return f"nsv:{namespace}"
 
 
 def namespace_version(namespace: str) -> int:
     """The current version of ``namespace`` (1 until the first bump)."""
-    value = cache.get(_version_key(namespace))
+    value = cache.get(version_key(namespace))
     if value is None:
-        cache.add(_version_key(namespace), 1, timeout=None)
+        cache.add(version_key(namespace), 1, timeout=None)
         return 1
     return int(value)
 
@@ -32,11 +33,11 @@ def versioned_get(namespace: str, *keys: str) -> tuple[int, list]:
 
     The version is read before the caller reads the database, so an answer built
     from rows older than a bump is always stored under an outdated version."""
-    version_key = _version_key(namespace)
-    found = cache.get_many([version_key, *keys])
-    version = found.get(version_key)
+    vkey = version_key(namespace)
+    found = cache.get_many([vkey, *keys])
+    version = found.get(vkey)
     if version is None:
-        cache.add(version_key, 1, timeout=None)
+        cache.add(vkey, 1, timeout=None)
         version = 1
     values = []
     for key in keys:
@@ -51,7 +52,7 @@ def versioned_set(keys: list[str], version: int, value, *, timeout: int) -> None
 
 
 def _bump_now(namespace: str) -> None:
-    key = _version_key(namespace)
+    key = version_key(namespace)
     cache.add(key, 1, timeout=None)
     try:
         cache.incr(key)

@@ -16,6 +16,7 @@ from apps.chefs.models import Kitchen
 from apps.chefs.services import catalog_changed
 from apps.menus.errors import DishUnavailable, SoldOut
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, effective_portions, to_mask
+from apps.menus.stock_cache import stock_changed
 from foodiefast.localtime import local_today
 
 DISH_EDITABLE_FIELDS = (
@@ -92,6 +93,8 @@ def dish_update(*, dish: Dish, **fields: Any) -> Dish:
     dish.save()
     if set(fields) - {"portions_left"}:
         catalog_changed()
+    else:
+        stock_changed(dish_ids=[dish.pk])
     return dish
 
 
@@ -141,8 +144,9 @@ def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date
     today = local_today()
     stale = Q(stock_date__lt=today)
     current = Case(When(stale, then=F("portions_per_day")), default=F("portions_left"))
+    merged = _merged(items)
     with transaction.atomic():
-        for dish_id, quantity in _merged(items):
+        for dish_id, quantity in merged:
             taken = (
                 Dish.objects.filter(pk=dish_id, deleted_at__isnull=True, is_available=True)
                 .filter((stale & Q(portions_per_day__gte=quantity)) | (~stale & Q(portions_left__gte=quantity)))
@@ -150,6 +154,7 @@ def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date
             )
             if not taken:
                 raise _shortage(dish_id, today)
+        stock_changed(dish_ids=[dish_id for dish_id, _ in merged])
     return today
 
 
@@ -167,14 +172,18 @@ def dish_portions_release(*, items: Iterable[tuple[UUID | str, int]], stock_date
     cancelled order). Portions of an earlier day are not added to today's stock: the
     update only matches a dish whose stock still counts that day. Primary-key order,
     inside the caller's transaction."""
+    merged = _merged(items)
     with transaction.atomic():
-        for dish_id, quantity in _merged(items):
+        for dish_id, quantity in merged:
             Dish.objects.filter(pk=dish_id, stock_date=stock_date).update(portions_left=F("portions_left") + quantity)
+        stock_changed(dish_ids=[dish_id for dish_id, _ in merged], days=[stock_date])
 
 
 def dish_stock_reset_daily(*, today: dt.date | None = None) -> int:
     """Start a new local day: every dish whose stock counts an earlier day gets
     ``portions_per_day`` again. Idempotent: a second run the same day matches no row.
-    Returns how many dishes were reset. Cached menus are untouched (stock is live)."""
+    Returns how many dishes were reset. Cached menus and cached stock are untouched:
+    no effective figure changes (a row of an earlier day already counts as
+    ``portions_per_day``)."""
     today = today or local_today()
     return Dish.objects.filter(stock_date__lt=today).update(portions_left=F("portions_per_day"), stock_date=today)

@@ -3,12 +3,16 @@
 Each answer is stored with the catalog version it was built under (a counter in
 Redis, :mod:`foodiefast.cache`), under two keys:
 
-- ``browse:<kind>:q:<sha256 of host, path, the raw query string's sorted pairs>``: a
-  repeated request finds its answer without parsing or validating anything (only a
-  valid request ever stores one);
+- ``browse:<kind>:a:<sha256 of scheme, host, path, raw query string>``: the whole
+  answer as the client got it (headers and JSON body), with a hole where each dish's
+  ``portions_left`` goes. A repeated request is answered from it without parsing or
+  validating anything: by this view, and before Django by the ASGI entry
+  (:mod:`apps.menus.api.browse_edge`). Only a 200 that Django produced for exactly
+  that scheme, host, path and query is ever stored, so a request Django would refuse
+  (a bad host, plain HTTP) never finds one.
 - ``browse:<kind>:n:<sha256 of host, path, rounded point (3 decimals, ~100 m),
-  normalised filters, page, page_size>``: nearby points and equivalent spellings of
-  the same filters share one answer.
+  normalised filters, page, page_size>``: the payload, so nearby points and
+  equivalent spellings of the same filters share one build.
 
 A lookup is one Redis round trip (the version and the entry together); an entry
 built under an older version is ignored. Anything that changes what browsing shows
@@ -17,30 +21,52 @@ after commit, so the next request rebuilds; nothing is ever flushed. Entries als
 expire after ``settings.BROWSE_CACHE_SECONDS`` (which bounds how stale ``is_open``
 can be).
 
-Stock (``portions_left``) changes with every order, so it never invalidates: a cached
-answer is served with live stock laid over it (one primary-key query).
+Stock (``portions_left``) changes with every order, so it never invalidates: the holes
+are filled with live figures (:mod:`apps.menus.stock_cache`) on every answer.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.http import HttpResponse
+from rest_framework.renderers import JSONRenderer
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from apps.menus.selectors import portions_left_of
+from apps.menus.stock_cache import portions_live, portions_prime
 from foodiefast.cache import versioned_get, versioned_set
 from foodiefast.errors import InvalidInput
 from foodiefast.pagination import page_size_from
 
 DEFAULT_PAGE_SIZE = 20
+JSON = "application/json"
+# Headers never replayed from a stored answer: per request, or recomputed.
+_NOT_STORED = frozenset({"content-length", "x-request-id", "date", "server"})
 
 
 def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def answer_key(kind: str, *, scheme: str, host: str, path: str, query: bytes) -> str:
+    """The key of the whole answer to one exact request (shared with the ASGI entry)."""
+    raw = b"\n".join([scheme.encode(), host.encode("latin-1", "replace"), path.encode(), query])
+    return f"browse:{kind}:a:{hashlib.sha256(raw).hexdigest()}"
+
+
+def fill(parts: list[bytes], figures: Iterable[int]) -> bytes:
+    """The body: ``parts`` with a stock figure in each hole between them."""
+    out = [parts[0]]
+    for figure, part in zip(figures, parts[1:], strict=True):
+        out += (str(figure).encode(), part)
+    return b"".join(out)
 
 
 class BrowseCache:
@@ -49,22 +75,66 @@ class BrowseCache:
     def __init__(self, request, kind: str) -> None:
         self.request = request
         self.kind = kind
-        raw = sorted((k, v) for k, values in request.GET.lists() for v in values)
-        self.raw_key = f"browse:{kind}:q:{_digest(request.get_host(), request.path, raw)}"
-        self.version, (self.payload,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.raw_key)
+        self.answer_key = answer_key(
+            kind,
+            scheme=request.scheme,
+            host=request.get_host(),
+            path=request.path,
+            query=request.META.get("QUERY_STRING", "").encode("latin-1", "replace"),
+        )
+        # (headers, dish ids, body parts) or None
+        self.version, (self.answer,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.answer_key)
         self.normal_key: str | None = None
 
     def lookup_normalised(self, params: dict[str, Any], *extra: Any) -> Any:
-        """The answer stored for the normalised request (then also under the raw key)."""
+        """The payload stored for the normalised request, or None."""
         self.normal_key = f"browse:{self.kind}:n:{_digest(self.request.get_host(), self.request.path, params, extra)}"
         _, (payload,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.normal_key)
-        if payload is not None:
-            self.store(payload)
         return payload
 
-    def store(self, payload: Any) -> None:
-        keys = [self.raw_key] + ([self.normal_key] if self.normal_key else [])
-        versioned_set(keys, self.version, payload, timeout=settings.BROWSE_CACHE_SECONDS)
+    def store_normalised(self, payload: Any) -> None:
+        if self.normal_key:
+            versioned_set([self.normal_key], self.version, payload, timeout=settings.BROWSE_CACHE_SECONDS)
+
+    def keep_answer(self, response, *, ids: list[str], parts: list[bytes]) -> None:
+        """Store the answer as the client gets it (a final-response hook). Not a
+        response that sets a cookie or varies with one."""
+        if response.status_code != 200 or response.cookies or "cookie" in response.get("Vary", "").lower():
+            return
+        headers = [
+            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            for name, value in response.items()
+            if name.lower() not in _NOT_STORED
+        ]
+        versioned_set([self.answer_key], self.version, (headers, ids, parts), timeout=settings.BROWSE_CACHE_SECONDS)
+
+
+Build = Callable[[BrowseCache], tuple[dict[str, Any], bool]]
+
+
+def respond(request, kind: str, build: Build, *, dishes_at: str | None = None) -> HttpResponse:
+    """The browse answer to ``request``: the stored whole answer with live stock, else
+    ``build(cache)`` → ``(payload, fresh)`` (``fresh``: its stock was read from
+    PostgreSQL just now), rendered once with a hole for each dish's stock under
+    ``payload[dishes_at]`` and stored once the response is final."""
+    cached = BrowseCache(request, kind)
+    if cached.answer is not None:
+        _, ids, parts = cached.answer
+        live = portions_live(dish_ids=ids, version=cached.version)
+        return HttpResponse(fill(parts, [live[i] for i in ids]), content_type=JSON)
+
+    payload, fresh = build(cached)
+    dishes = payload[dishes_at] if dishes_at else []
+    ids = [dish["id"] for dish in dishes]
+    if fresh:
+        portions_prime(figures={dish["id"]: dish["portions_left"] for dish in dishes}, version=cached.version)
+    hole = secrets.token_hex(16)
+    template = {**payload, dishes_at: [{**dish, "portions_left": hole} for dish in dishes]} if dishes_at else payload
+    parts = JSONRenderer().render(template).split(f'"{hole}"'.encode())
+    live = portions_live(dish_ids=ids, version=cached.version)
+    response = HttpResponse(fill(parts, [live[i] for i in ids]), content_type=JSON)
+    response.final_hooks = [partial(cached.keep_answer, ids=ids, parts=parts)]
+    return response
 
 
 def normalised(params: dict[str, Any]) -> dict[str, Any]:
@@ -117,10 +187,3 @@ def page_links(request, params: dict[str, Any], *, page: int, page_size: int, co
 
     has_next = page * page_size < count
     return (link(page + 1) if has_next else None, link(page - 1) if page > 1 else None)
-
-
-def overlay_stock(dishes: list[dict[str, Any]]) -> None:
-    """Lay live ``portions_left`` over cached dish dicts (one indexed query)."""
-    live = portions_left_of(dish_ids=[d["id"] for d in dishes])
-    for dish in dishes:
-        dish["portions_left"] = live.get(dish["id"], 0)

@@ -1,3 +1,5 @@
+from functools import partial
+
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -92,21 +94,15 @@ class DishBrowseApi(BrowseApi):
         operation_id="dishes_list",
     )
     def get(self, request):
-        cached = browse_cache.BrowseCache(request, "dishes")
-        if cached.payload is None:
-            cached.payload = self._build(request, cached)
-        else:
-            browse_cache.overlay_stock(cached.payload["results"])
-        return Response(cached.payload)
+        return browse_cache.respond(request, "dishes", partial(self._build, request), dishes_at="results")
 
-    def _build(self, request, cached):
+    def _build(self, request, cached) -> tuple[dict, bool]:
         filterset = DishBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
         payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
-            browse_cache.overlay_stock(payload["results"])
-            return payload
+            return payload, False
         count, rows = selectors.dish_page_near(
             point=Point(params["lat"], params["lng"]),
             refine=filterset.filter_queryset,
@@ -118,8 +114,8 @@ class DishBrowseApi(BrowseApi):
         next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
         results = DishPublicOutput(rows, many=True, context={"today": local_today()}).data
         payload = {"count": count, "next": next_url, "previous": previous_url, "results": results}
-        cached.store(payload)
-        return payload
+        cached.store_normalised(payload)
+        return payload, True
 
 
 class ChefBrowseApi(BrowseApi):
@@ -131,18 +127,15 @@ class ChefBrowseApi(BrowseApi):
         operation_id="chefs_list",
     )
     def get(self, request):
-        cached = browse_cache.BrowseCache(request, "chefs")
-        if cached.payload is None:
-            cached.payload = self._build(request, cached)
-        return Response(cached.payload)
+        return browse_cache.respond(request, "chefs", partial(self._build, request))
 
-    def _build(self, request, cached):
+    def _build(self, request, cached) -> tuple[dict, bool]:
         filterset = KitchenBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
         payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
-            return payload
+            return payload, False
         queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
         payload = _page_payload(
             request,
@@ -152,8 +145,8 @@ class ChefBrowseApi(BrowseApi):
             page=page,
             page_size=page_size,
         )
-        cached.store(payload)
-        return payload
+        cached.store_normalised(payload)
+        return payload, True
 
 
 def _optional_point(request) -> Point | None:
@@ -180,21 +173,19 @@ class ChefDetailApi(BrowseApi):
         summary="One chef, their hours and dishes",
     )
     def get(self, request, chef_id):
-        cached = browse_cache.BrowseCache(request, "chef")
-        if cached.payload is not None:
-            browse_cache.overlay_stock(cached.payload["dishes"])
-            return Response(cached.payload)
+        return browse_cache.respond(request, "chef", partial(self._build, request, chef_id), dishes_at="dishes")
+
+    def _build(self, request, chef_id, cached) -> tuple[dict, bool]:
         point = _optional_point(request)
         payload = cached.lookup_normalised({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None})
         if payload is not None:
-            browse_cache.overlay_stock(payload["dishes"])
-            return Response(payload)
+            return payload, False
         kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
         if kitchen is None:
             raise NotFound()
         payload = ChefDetailOutput(kitchen, context={"today": local_today()}).data
-        cached.store(payload)
-        return Response(payload)
+        cached.store_normalised(payload)
+        return payload, True
 
 
 class DishDetailApi(BrowseApi):

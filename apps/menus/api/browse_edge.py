@@ -1,0 +1,155 @@
+"""Stored browse answers replayed by the ASGI entry, before Django.
+
+Browsing is the hottest path at meal times and most requests repeat one a moment
+ago. :mod:`apps.menus.api.browse_cache` stores each answer Django gave (headers, body
+with holes for stock) under a key of the exact request; here, on the event loop, a
+repeated GET is answered from Redis in two round trips (catalog version + answer,
+then the live stock of the listed dishes), with no thread hop, middleware, view or
+database query. It is a cache in front of the application, like a CDN's, that knows
+how to fill in live stock.
+
+Anything it cannot answer exactly as Django would goes on to Django: another method,
+a client that does not accept JSON, an answer that is missing or of an older catalog
+version, a stock figure that is missing (Django reads it from PostgreSQL and stores
+it), Redis slow or down. It replays only what Django produced for the same scheme,
+host, path and query string, so host validation, the HTTPS redirect and the error
+responses stay Django's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import weakref
+
+import redis.asyncio as aioredis
+from django.conf import settings
+from django.core.cache import cache
+
+from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
+from apps.menus.api.browse_cache import answer_key, fill
+from apps.menus.stock_cache import stock_key
+from foodiefast.cache import version_key
+from foodiefast.localtime import local_today
+from foodiefast.logging import request_id_var
+from foodiefast.middleware import log_request, request_id_from
+
+logger = logging.getLogger("foodiefast.browse")
+
+# The browse paths and the kind of answer each stores (apps/menus/api/views.py).
+ROUTES = [
+    (re.compile(r"^/api/v1/dishes$"), "dishes"),
+    (re.compile(r"^/api/v1/chefs$"), "chefs"),
+    (re.compile(r"^/api/v1/chefs/[0-9a-fA-F-]{32,36}$"), "chef"),
+]
+_JSON_RANGES = (b"application/json", b"application/*", b"*/*")
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+
+
+def _redis() -> aioredis.Redis:
+    """One client (and connection pool) per event loop, on the cache's Redis."""
+    loop = asyncio.get_running_loop()
+    client = _clients.get(loop)
+    if client is None:
+        options = settings.CACHES["default"].get("OPTIONS", {})
+        client = aioredis.Redis.from_url(
+            settings.CACHES["default"]["LOCATION"],
+            socket_timeout=options.get("SOCKET_TIMEOUT", 0.5),
+            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT", 0.5),
+        )
+        _clients[loop] = client
+    return client
+
+
+def _kind(path: str) -> str | None:
+    for pattern, kind in ROUTES:
+        if pattern.match(path):
+            return kind
+    return None
+
+
+def _scheme(headers: dict[bytes, bytes], default: str) -> str:
+    """The scheme as Django's ``request.scheme`` reads it (``SECURE_PROXY_SSL_HEADER``)."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        name = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode()
+        value = headers.get(name)
+        if value is not None:
+            return "https" if value.decode("latin-1").split(",", 1)[0].strip() == secure_value else "http"
+    return default
+
+
+def _accepts_json(accept: bytes | None) -> bool:
+    return accept is None or any(media in accept for media in _JSON_RANGES)
+
+
+async def _stored_answer(kind: str, scheme: str, host: str, path: str, query: bytes) -> tuple[list, bytes] | None:
+    """(headers, body) of the stored answer with live stock, or None."""
+    client = _redis()
+    key = answer_key(kind, scheme=scheme, host=host, path=path, query=query)
+    raw_version, raw_entry = await client.mget(
+        cache.make_key(version_key(CATALOG_CACHE_NAMESPACE)), cache.make_key(key)
+    )
+    if raw_version is None or raw_entry is None:
+        return None
+    version = int(raw_version)
+    stored_version, (headers, ids, parts) = cache.client.decode(raw_entry)
+    if stored_version != version:
+        return None
+    if not ids:
+        return headers, parts[0]
+    day = local_today()
+    figures = await client.mget([cache.make_key(stock_key(version, day, dish_id)) for dish_id in ids])
+    if None in figures:
+        return None
+    return headers, fill(parts, [int(figure) for figure in figures])
+
+
+async def serve_stored(scope, receive, send) -> bool:
+    """Answer a repeated browse GET from Redis; False to leave it to Django."""
+    started = time.perf_counter()
+    if scope["method"] != "GET" or not settings.REDIS_URL:
+        return False
+    kind = _kind(scope["path"])
+    if kind is None:
+        return False
+    headers = dict(scope["headers"])
+    host = headers.get(b"host")
+    if not host or not _accepts_json(headers.get(b"accept")):
+        return False
+    try:
+        found = await _stored_answer(
+            kind,
+            _scheme(headers, scope.get("scheme", "http")),
+            host.decode("latin-1"),
+            scope["path"],
+            scope["query_string"],
+        )
+    except (TimeoutError, aioredis.RedisError, OSError) as exc:
+        logger.warning("browse edge: redis unavailable, Django answers", extra={"error": exc.__class__.__name__})
+        return False
+    if found is None:
+        return False
+    stored_headers, body = found
+    request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                *stored_headers,
+                (b"content-length", str(len(body)).encode()),
+                (b"x-request-id", request_id.encode()),
+                (b"x-cache", b"hit"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+    token = request_id_var.set(request_id)
+    try:
+        log_request(method="GET", path=scope["path"], status=200, started=started)
+    finally:
+        request_id_var.reset(token)
+    return True
