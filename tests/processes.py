@@ -76,7 +76,9 @@ class Process:
                 raise RuntimeError(f"process exited with {self.popen.returncode}:\n{self.output()}")
             try:
                 return requests.get(url, timeout=2)
-            except requests.ConnectionError as exc:
+            # Refused before the socket is bound; a timeout while a booting worker
+            # has not yet taken the connection from the backlog.
+            except (requests.ConnectionError, requests.Timeout) as exc:
                 last_error = exc
                 time.sleep(0.2)
         raise TimeoutError(f"{url} did not answer in {timeout}s ({last_error}):\n{self.output()}")

@@ -53,15 +53,19 @@ def web(released, tmp_path_factory):
     command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
     process = Process(command, env={**released, "PORT": str(port)}, log_path=tmp_path_factory.mktemp("web") / "log")
     base = f"http://127.0.0.1:{port}"
-    process.wait_http(f"{base}/health/live", timeout=30)
-    process.base_url = base
-    yield process
-    process.stop()
+    try:
+        process.wait_http(f"{base}/health/live", timeout=30)
+        process.base_url = base
+        yield process
+    finally:
+        process.stop()
 
 
 @pytest.fixture(scope="session")
 def worker(released, tmp_path_factory):
     """The Procfile's ``worker``: a real Celery worker on the deployment's Redis."""
     process = Process(procfile_command("worker"), env=released, log_path=tmp_path_factory.mktemp("worker") / "log")
-    yield process
-    process.stop()
+    try:
+        yield process
+    finally:
+        process.stop()

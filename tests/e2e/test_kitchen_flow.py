@@ -7,6 +7,7 @@ import sys
 import time
 
 import psycopg
+import pytest
 import requests
 
 from tests.processes import ROOT
@@ -23,7 +24,10 @@ def kitchen_rows(env, email: str) -> int:
         ).fetchone()[0]
 
 
-def test_a_chef_opens_a_kitchen_and_customers_find_it(web, worker, released):
+@pytest.fixture(scope="module")
+def listed(web, worker, released):
+    """A chef who signed up, set up a kitchen with a dish and was approved; what the
+    customers' checks need."""
     base = web.base_url
     email = f"chef-{time.time_ns()}@example.com"
     password = "a-long-unusual-phrase"
@@ -96,9 +100,61 @@ def test_a_chef_opens_a_kitchen_and_customers_find_it(web, worker, released):
     )
     assert approved.returncode == 0, approved.stderr
 
+    return {"base": base, "chef": chef, "dish_id": dish.json()["id"], "kitchen_id": profile.json()["id"], "near": near}
+
+
+def test_a_chef_opens_a_kitchen_and_customers_find_it(listed):
+    base, near = listed["base"], listed["near"]
     dishes = requests.get(f"{base}/api/v1/dishes", params=near, headers=HTTPS, timeout=10).json()
-    [listed] = [d for d in dishes["results"] if d["id"] == dish.json()["id"]]
-    assert listed["portions_left"] == 12
-    assert listed["allergens"] == ["sesame"]
+    [shown] = [d for d in dishes["results"] if d["id"] == listed["dish_id"]]
+    assert shown["portions_left"] == 12
+    assert shown["allergens"] == ["sesame"]
     chefs = requests.get(f"{base}/api/v1/chefs", params={**near, "open_now": "true"}, headers=HTTPS, timeout=10)
-    assert profile.json()["id"] in [c["id"] for c in chefs.json()["results"]]
+    assert listed["kitchen_id"] in [c["id"] for c in chefs.json()["results"]]
+
+
+def _menu(listed) -> requests.Response:
+    url = f"{listed['base']}/api/v1/dishes?lat=48.8571&lng=2.3531"
+    return requests.get(url, headers=HTTPS, timeout=10)
+
+
+def _shown(response: requests.Response, dish_id: str) -> dict:
+    [dish] = [d for d in response.json()["results"] if d["id"] == dish_id]
+    return dish
+
+
+def test_a_repeated_browse_is_replayed_by_the_web_entry_with_live_stock(listed):
+    first, again = _menu(listed), _menu(listed)
+
+    assert first.status_code == again.status_code == 200
+    assert "X-Cache" not in first.headers  # built by Django
+    assert again.headers["X-Cache"] == "hit"  # replayed before Django
+    assert again.json() == first.json()
+    per_response = {"x-request-id", "date", "x-cache"}
+    assert {k.lower(): v for k, v in again.headers.items() if k.lower() not in per_response} == {
+        k.lower(): v for k, v in first.headers.items() if k.lower() not in per_response
+    }
+    assert "max-age" in again.headers["Strict-Transport-Security"]
+    assert again.headers["X-Request-ID"] != first.headers["X-Request-ID"]
+
+    # A chef sets today's stock: the next answers show it, the menu stays cached.
+    changed = requests.patch(
+        f"{listed['base']}/api/v1/chef/dishes/{listed['dish_id']}",
+        json={"portions_left": 5},
+        headers=listed["chef"],
+        timeout=10,
+    )
+    assert changed.status_code == 200, changed.text
+    assert _shown(_menu(listed), listed["dish_id"])["portions_left"] == 5
+    replayed = _menu(listed)
+    assert replayed.headers["X-Cache"] == "hit"
+    assert _shown(replayed, listed["dish_id"])["portions_left"] == 5
+
+    # A price change is a new menu: the very next answer has it.
+    requests.patch(
+        f"{listed['base']}/api/v1/chef/dishes/{listed['dish_id']}",
+        json={"price_cents": 1590},
+        headers=listed["chef"],
+        timeout=10,
+    ).raise_for_status()
+    assert _shown(_menu(listed), listed["dish_id"])["price_cents"] == 1590

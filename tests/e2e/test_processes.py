@@ -88,17 +88,21 @@ def test_web_and_worker_stop_within_fifteen_seconds_of_sigterm(released, tmp_pat
         log_path=tmp_path / "web.log",
     )
     worker = Process(procfile_command("worker"), env=released, log_path=tmp_path / "worker.log")
-    web.wait_http(f"http://127.0.0.1:{port}/health/live")
-    deadline = time.monotonic() + 30
-    while "ready" not in worker.output() and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert "ready" in worker.output(), worker.output()
+    try:
+        web.wait_http(f"http://127.0.0.1:{port}/health/live")
+        deadline = time.monotonic() + 30
+        while "ready" not in worker.output() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "ready" in worker.output(), worker.output()
 
-    for process in (web, worker):
-        started = time.monotonic()
-        process.stop(timeout=15)
-        assert time.monotonic() - started < 15
-        assert process.popen.returncode in (0, -15), process.output()
+        for process in (web, worker):
+            started = time.monotonic()
+            process.stop(timeout=15)
+            assert time.monotonic() - started < 15
+            assert process.popen.returncode in (0, -15), process.output()
+    finally:  # never leave a worker behind to take the next run's tasks
+        web.stop()
+        worker.stop()
 
 
 def test_the_release_phase_is_idempotent(released, tmp_path):

@@ -1,0 +1,183 @@
+"""The ASGI entry replays a stored browse answer exactly as Django gave it, with live
+stock, and leaves to Django everything it cannot answer the same way (real Redis)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+
+import pytest
+from django.core.cache import cache
+
+from apps.chefs.services import catalog_changed
+from apps.menus.api.browse_edge import serve_stored
+from apps.menus.models import Dish
+from apps.menus.services import dish_portions_release, dish_portions_reserve
+from apps.menus.stock_cache import STOCK_CACHE_SECONDS, stock_key
+from tests.factories.chefs import PARIS
+from tests.factories.menus import DishFactory
+
+pytestmark = pytest.mark.django_db
+
+QUERY = f"lat={PARIS[0]}&lng={PARIS[1]}"
+PER_RESPONSE = {"x-request-id", "content-length", "x-cache"}
+
+
+def get(api, url: str):
+    """Django's answer to a request carrying a Host header, as every real one does."""
+    return api.get(url, HTTP_HOST="testserver")
+
+
+def replay(path: str, query: str = QUERY, *, method: str = "GET", headers: dict[str, str] | None = None):
+    """What the entry answers, as (status, headers, body), or None when it passes."""
+    given = {"host": "testserver", "x-forwarded-proto": "https", **(headers or {})}
+    scope = {
+        "type": "http",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "query_string": query.encode(),
+        "headers": [(k.encode(), v.encode()) for k, v in given.items() if v is not None],
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    if not asyncio.run(serve_stored(scope, receive, send)):
+        assert sent == []
+        return None
+    start, body = sent
+    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body["body"]
+
+
+def test_a_repeated_request_is_answered_as_django_answered_it(api):
+    DishFactory.create_batch(3)
+    url = f"/api/v1/dishes?{QUERY}"
+    assert replay("/api/v1/dishes") is None  # nothing stored yet: Django answers
+
+    first = get(api, url)
+    status, headers, body = replay("/api/v1/dishes")
+
+    assert status == 200
+    assert json.loads(body) == first.json()
+    assert int(headers["content-length"]) == len(body)
+    assert headers["x-cache"] == "hit"
+    assert headers["x-request-id"] != first["X-Request-ID"]
+    django_headers = {k.lower(): v for k, v in first.items() if k.lower() not in PER_RESPONSE}
+    assert {k: v for k, v in headers.items() if k not in PER_RESPONSE} == django_headers
+    assert "strict-transport-security" in headers
+    assert headers["content-type"] == "application/json"
+
+
+def test_chef_list_and_chef_page_are_replayed_too(api):
+    dish = DishFactory()
+    kitchen_path = f"/api/v1/chefs/{dish.kitchen_id}"
+    chefs, page = get(api, f"/api/v1/chefs?{QUERY}"), get(api, kitchen_path)
+
+    assert json.loads(replay("/api/v1/chefs")[2]) == chefs.json()
+    assert json.loads(replay(kitchen_path, "")[2]) == page.json()
+
+
+def test_stock_is_live_in_replayed_answers(api, django_capture_on_commit_callbacks):
+    dish = DishFactory(portions_per_day=10)
+    get(api, f"/api/v1/dishes?{QUERY}")
+    with django_capture_on_commit_callbacks(execute=True):
+        stock_date = dish_portions_reserve(items=[(dish.pk, 3)])
+
+    # The dish's figure was forgotten: Django reads it once, then the entry has it.
+    assert replay("/api/v1/dishes") is None
+    assert get(api, f"/api/v1/dishes?{QUERY}").json()["results"][0]["portions_left"] == 7
+    assert json.loads(replay("/api/v1/dishes")[2])["results"][0]["portions_left"] == 7
+
+    with django_capture_on_commit_callbacks(execute=True):
+        dish_portions_release(items=[(dish.pk, 3)], stock_date=stock_date)
+    get(api, f"/api/v1/dishes?{QUERY}")
+    assert json.loads(replay("/api/v1/dishes")[2])["results"][0]["portions_left"] == 10
+
+
+def test_a_menu_edit_is_never_replayed_stale(api, django_capture_on_commit_callbacks):
+    dish = DishFactory(price_cents=1000, portions_per_day=10)
+    get(api, f"/api/v1/dishes?{QUERY}")
+    with django_capture_on_commit_callbacks(execute=True):
+        Dish.objects.filter(pk=dish.pk).update(price_cents=1200, portions_left=4)  # e.g. a bulk admin edit
+        catalog_changed()
+
+    assert replay("/api/v1/dishes") is None
+    fresh = get(api, f"/api/v1/dishes?{QUERY}").json()["results"][0]
+    assert (fresh["price_cents"], fresh["portions_left"]) == (1200, 4)
+    replayed = json.loads(replay("/api/v1/dishes")[2])["results"][0]
+    assert (replayed["price_cents"], replayed["portions_left"]) == (1200, 4)
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"method": "POST"},
+        {"method": "HEAD"},
+        {"headers": {"accept": "text/html"}},
+        {"headers": {"host": "evil.example"}},
+        {"headers": {"x-forwarded-proto": None}},  # plain HTTP: Django redirects it
+        {"headers": {"x-forwarded-proto": "http"}},
+        {"query": f"lng={PARIS[1]}&lat={PARIS[0]}"},  # another spelling: Django answers it once
+    ],
+    ids=["post", "head", "html", "other-host", "no-proxy-scheme", "http", "other-spelling"],
+)
+def test_what_django_would_answer_differently_is_left_to_django(api, request_):
+    DishFactory()
+    get(api, f"/api/v1/dishes?{QUERY}")
+    assert replay("/api/v1/dishes") is not None
+
+    assert replay("/api/v1/dishes", **request_) is None
+
+
+def test_a_client_asking_for_json_explicitly_is_replayed(api):
+    DishFactory()
+    get(api, f"/api/v1/dishes?{QUERY}")
+    assert replay("/api/v1/dishes", headers={"accept": "application/json; charset=utf-8"})[0] == 200
+    assert replay("/api/v1/dishes", headers={"accept": "*/*"})[0] == 200
+
+
+def test_the_request_id_is_echoed_and_the_request_logged(api, caplog):
+    DishFactory()
+    get(api, f"/api/v1/dishes?{QUERY}")
+
+    with caplog.at_level(logging.INFO, logger="foodiefast.request"):
+        _, headers, _ = replay("/api/v1/dishes", headers={"x-request-id": "router-abc.123"})
+
+    assert headers["x-request-id"] == "router-abc.123"
+    [line] = [r for r in caplog.records if r.name == "foodiefast.request"]
+    assert (line.path, line.status, line.request_id) == ("/api/v1/dishes", 200, "router-abc.123")
+
+
+def test_with_redis_unreachable_the_entry_passes_quickly(api, settings):
+    DishFactory()
+    get(api, f"/api/v1/dishes?{QUERY}")
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+
+    started = time.monotonic()
+    assert replay("/api/v1/dishes") is None
+    assert time.monotonic() - started < 2
+
+
+def test_a_figure_that_raced_a_write_is_shown_for_at_most_the_stock_ttl(api):
+    """A reader that read PostgreSQL just before a write committed can store the old
+    figure just after the write forgot it; its key expires within the bound."""
+    dish = DishFactory(portions_per_day=10)
+    get(api, f"/api/v1/dishes?{QUERY}")
+    Dish.objects.filter(pk=dish.pk).update(portions_left=2)  # the write whose forget came first
+
+    assert json.loads(replay("/api/v1/dishes")[2])["results"][0]["portions_left"] == 10
+    [key] = [k for k in cache.keys("menus:stock:*") if k.endswith(str(dish.pk))]
+    assert key == stock_key(1, dish.stock_date, str(dish.pk))
+    assert 0 < cache.ttl(key) <= STOCK_CACHE_SECONDS
