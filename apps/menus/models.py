@@ -61,6 +61,7 @@ class Dish(models.Model):
     Stock: ``portions_left`` counts today's portions (``stock_date``, local date).
     On a later day the effective stock is ``portions_per_day`` until the daily reset
     (or the first reservation) writes it; see :meth:`portions_left_on`.
+    ``stock_seq`` grows with each stock write.
     """
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -74,6 +75,10 @@ class Dish(models.Model):
     portions_per_day = models.PositiveIntegerField()
     portions_left = models.IntegerField(help_text="Portions left on stock_date.")
     stock_date = models.DateField(help_text="The local day portions_left counts for.")
+    # Raised by every stock write in the services: orders the figures cached in Redis,
+    # so an older figure never replaces a newer one (apps/menus/stock_cache.py).
+    # db_default keeps inserts of a release that predates the column working.
+    stock_seq = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
     is_available = models.BooleanField(default=True)
     deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -113,12 +113,13 @@ def dish_get_for_chef(*, chef: User, dish_id: UUID | str) -> Dish | None:
     return Dish.objects.filter(kitchen__chef=chef, pk=dish_id, deleted_at__isnull=True).first()
 
 
-def portions_left_of(*, dish_ids: Iterable[UUID | str], day: dt.date | None = None) -> dict[str, int]:
-    """Live stock of the given dishes: one primary-key query (what is laid over a
-    cached menu, which never carries stock of its own).
+def stock_of(*, dish_ids: Iterable[UUID | str], day: dt.date | None = None) -> dict[str, tuple[int, int]]:
+    """Live stock of the given dishes on local ``day``: ``(portions_left, stock_seq)``
+    per dish id, in one primary-key query (what fills the stock laid over a cached
+    menu, which never carries stock of its own).
 
-    Plain SQL on purpose: this runs on every cached browse answer, and building the
-    equivalent ORM query costs more than the query itself."""
+    Plain SQL on purpose: this runs on every cached browse answer whose stock is not
+    in Redis, and building the equivalent ORM query costs more than the query itself."""
     pk = Dish._meta.pk
     params = [pk.get_db_prep_value(UUID(str(dish_id)), connection) for dish_id in dish_ids]
     if not params:
@@ -126,15 +127,15 @@ def portions_left_of(*, dish_ids: Iterable[UUID | str], day: dt.date | None = No
     day = day or local_today()
     # Only the table name and placeholders are interpolated; values go as parameters.
     sql = (
-        f'SELECT "id", "portions_left", "stock_date", "portions_per_day" FROM "{Dish._meta.db_table}" '  # noqa: S608
-        f'WHERE "id" IN ({", ".join(["%s"] * len(params))})'
+        f'SELECT "id", "portions_left", "stock_date", "portions_per_day", "stock_seq" '  # noqa: S608
+        f'FROM "{Dish._meta.db_table}" WHERE "id" IN ({", ".join(["%s"] * len(params))})'
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     live = {}
-    for pk_value, left, stored_date, per_day in rows:
+    for pk_value, left, stored_date, per_day, seq in rows:
         # SQLite hands dates back as text
         date = dt.date.fromisoformat(stored_date) if isinstance(stored_date, str) else stored_date
-        live[str(UUID(str(pk_value)))] = effective_portions(left, date, per_day, day)
+        live[str(UUID(str(pk_value)))] = (effective_portions(left, date, per_day, day), seq)
     return live

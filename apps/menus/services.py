@@ -90,6 +90,7 @@ def dish_update(*, dish: Dish, **fields: Any) -> Dish:
             dish.stock_date = local_today()
         else:
             setattr(dish, name, value)
+    dish.stock_seq += 1  # the row is locked
     dish.save()
     if set(fields) - {"portions_left"}:
         catalog_changed()
@@ -150,7 +151,7 @@ def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date
             taken = (
                 Dish.objects.filter(pk=dish_id, deleted_at__isnull=True, is_available=True)
                 .filter((stale & Q(portions_per_day__gte=quantity)) | (~stale & Q(portions_left__gte=quantity)))
-                .update(portions_left=current - quantity, stock_date=today)
+                .update(portions_left=current - quantity, stock_date=today, stock_seq=F("stock_seq") + 1)
             )
             if not taken:
                 raise _shortage(dish_id, today)
@@ -175,8 +176,10 @@ def dish_portions_release(*, items: Iterable[tuple[UUID | str, int]], stock_date
     merged = _merged(items)
     with transaction.atomic():
         for dish_id, quantity in merged:
-            Dish.objects.filter(pk=dish_id, stock_date=stock_date).update(portions_left=F("portions_left") + quantity)
-        stock_changed(dish_ids=[dish_id for dish_id, _ in merged], days=[stock_date])
+            Dish.objects.filter(pk=dish_id, stock_date=stock_date).update(
+                portions_left=F("portions_left") + quantity, stock_seq=F("stock_seq") + 1
+            )
+        stock_changed(dish_ids=[dish_id for dish_id, _ in merged])
 
 
 def dish_stock_reset_daily(*, today: dt.date | None = None) -> int:

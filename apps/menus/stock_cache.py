@@ -1,40 +1,63 @@
-"""Live stock of browsed dishes, read through Redis.
+"""Live stock of browsed dishes, kept in Redis and never older than PostgreSQL says.
 
 A cached menu never carries stock (it changes with every order); what is laid over it
-is read here: one key per dish and local day, ``menus:stock:<catalog version>:<day>:
-<dish id>`` holding the effective ``portions_left`` as a plain integer (so the ASGI
-entry can read it without Django). Missing keys are filled from PostgreSQL (one
-primary-key query for all of them).
+is read here: one key per dish, catalog version and local day, ``menus:stock:<version>:
+<day>:<dish id>``, holding ``<portions_left>:<stock_seq>`` (plain text, so the ASGI
+entry reads it without Django).
 
-- Every stock write (a reservation, a release, a chef setting today's portions) calls
-  :func:`stock_changed`, which deletes the dish's keys after commit, so the next read
-  takes the new figure from PostgreSQL.
-- Every other edit bumps the catalog version (``catalog_changed``), which is part of
-  the key, so the admin and any bulk edit cannot leave an old figure behind.
+- Every stock write in the services (a reservation, a release, a chef setting today's
+  portions) raises the dish's ``stock_seq`` and, after commit, writes the figure it
+  reads back from PostgreSQL through (:func:`stock_changed`). A menu that is read
+  all lunch long therefore never misses its stock.
+- Every write goes through one Redis script that keeps the figure with the higher
+  ``stock_seq``: a reader that filled a figure from PostgreSQL just before a
+  reservation committed cannot overwrite the newer one, whatever the order they
+  reach Redis in.
+- Every other edit (the admin, a bulk change) bumps the catalog version, which is
+  part of the key: the next read fills from PostgreSQL under the new version.
 - The daily reset changes no effective figure (a row of an earlier day already counts
-  as ``portions_per_day``) and the day is part of the key, so midnight needs nothing.
-- A reader that took its figure from PostgreSQL just before a write committed may
-  store it just after the write deleted the key; :data:`STOCK_CACHE_SECONDS` bounds
-  how long that figure can be shown. A reservation itself always checks PostgreSQL,
-  so a stale figure is a display, never an oversell.
-- With Redis unreachable every read goes to PostgreSQL.
+  as ``portions_per_day``), and the day is part of the key.
+- Keys of an old version or day expire after :data:`STOCK_CACHE_SECONDS`.
+- Without Redis (debug, or Redis unreachable) every read goes to PostgreSQL; a
+  reservation always checks PostgreSQL, so the figure is a display, never an oversell.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterable
 from uuid import UUID
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from redis.exceptions import RedisError
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from apps.menus.selectors import portions_left_of
+from apps.menus.selectors import stock_of
 from foodiefast.cache import namespace_version
 from foodiefast.localtime import local_today
 
-STOCK_CACHE_SECONDS = 10
+logger = logging.getLogger("foodiefast.cache")
+
+STOCK_CACHE_SECONDS = 60 * 60
+
+# KEYS: stock keys; ARGV: ttl, then figure and seq for each key in turn.
+_KEEP_NEWEST = """
+local ttl = ARGV[1]
+for i, key in ipairs(KEYS) do
+  local figure, seq = ARGV[2 * i], tonumber(ARGV[2 * i + 1])
+  local current = redis.call('GET', key)
+  local current_seq = current and tonumber(string.match(current, ':(%d+)$')) or -1
+  if seq >= current_seq then
+    redis.call('SET', key, figure .. ':' .. seq, 'EX', ttl)
+  end
+end
+return 0
+"""
+
+Stock = dict[str, tuple[int, int]]  # dish id -> (portions_left, stock_seq)
 
 
 def stock_key(version: int, day: dt.date, dish_id: str) -> str:
@@ -42,39 +65,63 @@ def stock_key(version: int, day: dt.date, dish_id: str) -> str:
     return f"menus:stock:{version}:{day.isoformat()}:{dish_id}"
 
 
+def figure_of(raw: bytes) -> int:
+    """The ``portions_left`` of a stored ``<figure>:<seq>`` value."""
+    return int(raw.split(b":", 1)[0])
+
+
+def _redis():
+    """The raw client of the cache's Redis, or None without one."""
+    return cache.client.get_client(write=True) if settings.REDIS_URL else None
+
+
+def stock_store(*, stock: Stock, version: int, day: dt.date | None = None) -> None:
+    """Keep each figure unless Redis holds one of a higher ``stock_seq``."""
+    client = _redis()
+    if client is None or not stock:
+        return
+    day = day or local_today()
+    keys, args = [], [STOCK_CACHE_SECONDS]
+    for dish_id, (figure, seq) in stock.items():
+        keys.append(cache.make_key(stock_key(version, day, dish_id)))
+        args += (figure, seq)
+    try:
+        client.register_script(_KEEP_NEWEST)(keys=keys, args=args)
+    except RedisError as exc:
+        logger.warning("stock cache: redis unavailable", extra={"error": exc.__class__.__name__})
+
+
 def portions_live(*, dish_ids: list[str], version: int, day: dt.date | None = None) -> dict[str, int]:
     """Effective ``portions_left`` of each dish on local ``day`` (today by default),
-    from the cache, else PostgreSQL; an unknown dish has 0."""
+    from Redis, else PostgreSQL (then stored); an unknown dish has 0."""
     if not dish_ids:
         return {}
     day = day or local_today()
-    keys = {stock_key(version, day, dish_id): dish_id for dish_id in dish_ids}
-    live = {keys[key]: value for key, value in cache.get_many(list(keys)).items()}
+    live: dict[str, int] = {}
+    client = _redis()
+    if client is not None:
+        try:
+            found = client.mget([cache.make_key(stock_key(version, day, dish_id)) for dish_id in dish_ids])
+        except RedisError as exc:
+            logger.warning("stock cache: redis unavailable", extra={"error": exc.__class__.__name__})
+            found = [None] * len(dish_ids)
+        live = {dish_id: figure_of(raw) for dish_id, raw in zip(dish_ids, found, strict=True) if raw is not None}
     missing = [dish_id for dish_id in dish_ids if dish_id not in live]
     if missing:
-        fresh = portions_left_of(dish_ids=missing, day=day)
-        filled = {dish_id: fresh.get(dish_id, 0) for dish_id in missing}
-        portions_prime(figures=filled, version=version, day=day)
-        live.update(filled)
+        fresh = stock_of(dish_ids=missing, day=day)
+        stock_store(stock=fresh, version=version, day=day)
+        live.update({dish_id: fresh.get(dish_id, (0, 0))[0] for dish_id in missing})
     return live
 
 
-def portions_prime(*, figures: dict[str, int], version: int, day: dt.date | None = None) -> None:
-    """Store figures just read from PostgreSQL (a menu built from the database), so
-    the reads that follow need no query of their own."""
-    if figures:
-        day = day or local_today()
-        cache.set_many({stock_key(version, day, k): v for k, v in figures.items()}, timeout=STOCK_CACHE_SECONDS)
-
-
-def stock_changed(*, dish_ids: Iterable[UUID | str], days: Iterable[dt.date] = ()) -> None:
-    """The stock of these dishes changed (on ``days`` and today): forget the cached
-    figures once the transaction commits (at once outside one)."""
+def stock_changed(*, dish_ids: Iterable[UUID | str]) -> None:
+    """The stock of these dishes was written (with ``stock_seq`` raised): once the
+    transaction commits (at once outside one), read today's figures back and write
+    them through to Redis."""
     ids = [str(dish_id) for dish_id in dish_ids]
-    touched = set(days)
 
-    def forget() -> None:
-        version = namespace_version(CATALOG_CACHE_NAMESPACE)
-        cache.delete_many([stock_key(version, day, i) for day in {*touched, local_today()} for i in ids])
+    def write_through() -> None:
+        if settings.REDIS_URL:
+            stock_store(stock=stock_of(dish_ids=ids), version=namespace_version(CATALOG_CACHE_NAMESPACE))
 
-    transaction.on_commit(forget)
+    transaction.on_commit(write_through)

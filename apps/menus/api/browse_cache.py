@@ -40,7 +40,7 @@ from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from apps.menus.stock_cache import portions_live, portions_prime
+from apps.menus.stock_cache import Stock, portions_live, stock_store
 from foodiefast.cache import versioned_get, versioned_set
 from foodiefast.errors import InvalidInput
 from foodiefast.pagination import page_size_from
@@ -109,25 +109,25 @@ class BrowseCache:
         versioned_set([self.answer_key], self.version, (headers, ids, parts), timeout=settings.BROWSE_CACHE_SECONDS)
 
 
-Build = Callable[[BrowseCache], tuple[dict[str, Any], bool]]
+Build = Callable[[BrowseCache], tuple[dict[str, Any], Stock | None]]
 
 
 def respond(request, kind: str, build: Build, *, dishes_at: str | None = None) -> HttpResponse:
     """The browse answer to ``request``: the stored whole answer with live stock, else
-    ``build(cache)`` → ``(payload, fresh)`` (``fresh``: its stock was read from
-    PostgreSQL just now), rendered once with a hole for each dish's stock under
-    ``payload[dishes_at]`` and stored once the response is final."""
+    ``build(cache)`` → ``(payload, stock)`` (``stock``: the dishes' figures when they
+    were just read from PostgreSQL, else None), rendered once with a hole for each
+    dish's stock under ``payload[dishes_at]`` and stored once the response is final."""
     cached = BrowseCache(request, kind)
     if cached.answer is not None:
         _, ids, parts = cached.answer
         live = portions_live(dish_ids=ids, version=cached.version)
         return HttpResponse(fill(parts, [live[i] for i in ids]), content_type=JSON)
 
-    payload, fresh = build(cached)
+    payload, stock = build(cached)
     dishes = payload[dishes_at] if dishes_at else []
     ids = [dish["id"] for dish in dishes]
-    if fresh:
-        portions_prime(figures={dish["id"]: dish["portions_left"] for dish in dishes}, version=cached.version)
+    if stock:
+        stock_store(stock=stock, version=cached.version)
     hole = secrets.token_hex(16)
     template = {**payload, dishes_at: [{**dish, "portions_left": hole} for dish in dishes]} if dishes_at else payload
     parts = JSONRenderer().render(template).split(f'"{hole}"'.encode())

@@ -26,11 +26,11 @@ import weakref
 
 import redis.asyncio as aioredis
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import BaseCache, caches
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from apps.menus.api.browse_cache import answer_key, fill
-from apps.menus.stock_cache import stock_key
+from apps.menus.stock_cache import figure_of, stock_key
 from foodiefast.cache import version_key
 from foodiefast.localtime import local_today
 from foodiefast.logging import request_id_var
@@ -45,22 +45,24 @@ ROUTES = [
     (re.compile(r"^/api/v1/chefs/[0-9a-fA-F-]{32,36}$"), "chef"),
 ]
 _JSON_RANGES = (b"application/json", b"application/*", b"*/*")
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple] = weakref.WeakKeyDictionary()
 
 
-def _redis() -> aioredis.Redis:
-    """One client (and connection pool) per event loop, on the cache's Redis."""
+def _redis() -> tuple[aioredis.Redis, BaseCache]:
+    """One async client (and connection pool) per event loop on the cache's Redis,
+    with the cache backend that names keys and decodes values as Django stored them
+    (made once: ``django.core.cache.cache`` would make one per request task)."""
     loop = asyncio.get_running_loop()
-    client = _clients.get(loop)
-    if client is None:
+    found = _clients.get(loop)
+    if found is None:
         options = settings.CACHES["default"].get("OPTIONS", {})
         client = aioredis.Redis.from_url(
             settings.CACHES["default"]["LOCATION"],
             socket_timeout=options.get("SOCKET_TIMEOUT", 0.5),
             socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT", 0.5),
         )
-        _clients[loop] = client
-    return client
+        found = _clients[loop] = (client, caches.create_connection("default"))
+    return found
 
 
 def _kind(path: str) -> str | None:
@@ -87,7 +89,7 @@ def _accepts_json(accept: bytes | None) -> bool:
 
 async def _stored_answer(kind: str, scheme: str, host: str, path: str, query: bytes) -> tuple[list, bytes] | None:
     """(headers, body) of the stored answer with live stock, or None."""
-    client = _redis()
+    client, cache = _redis()
     key = answer_key(kind, scheme=scheme, host=host, path=path, query=query)
     raw_version, raw_entry = await client.mget(
         cache.make_key(version_key(CATALOG_CACHE_NAMESPACE)), cache.make_key(key)
@@ -104,7 +106,7 @@ async def _stored_answer(kind: str, scheme: str, host: str, path: str, query: by
     figures = await client.mget([cache.make_key(stock_key(version, day, dish_id)) for dish_id in ids])
     if None in figures:
         return None
-    return headers, fill(parts, [int(figure) for figure in figures])
+    return headers, fill(parts, [figure_of(figure) for figure in figures])
 
 
 async def serve_stored(scope, receive, send) -> bool:

@@ -25,6 +25,7 @@ from apps.menus.api.serializers import (
 )
 from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
 from apps.menus.models import ALLERGENS, DIETARY_TAGS
+from apps.menus.stock_cache import Stock
 from foodiefast.errors import InvalidInput, NotFound
 from foodiefast.geo import Point, is_valid
 from foodiefast.localtime import local_today
@@ -70,6 +71,11 @@ CHEF_FILTERS = [
 ]
 
 
+def _stock(dishes, today) -> Stock:
+    """The figures of dishes just read from PostgreSQL, to store beside the menu."""
+    return {str(dish.pk): (dish.portions_left_on(today), dish.stock_seq) for dish in dishes}
+
+
 def _page_payload(request, queryset, params, serialize, *, page: int, page_size: int):
     """Count, slice and render one page of ``queryset`` (two queries)."""
     count = queryset.count()
@@ -96,13 +102,13 @@ class DishBrowseApi(BrowseApi):
     def get(self, request):
         return browse_cache.respond(request, "dishes", partial(self._build, request), dishes_at="results")
 
-    def _build(self, request, cached) -> tuple[dict, bool]:
+    def _build(self, request, cached) -> tuple[dict, Stock | None]:
         filterset = DishBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
         payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
-            return payload, False
+            return payload, None
         count, rows = selectors.dish_page_near(
             point=Point(params["lat"], params["lng"]),
             refine=filterset.filter_queryset,
@@ -112,10 +118,11 @@ class DishBrowseApi(BrowseApi):
         if page > 1 and not rows:
             raise NotFound("No such page.")
         next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
-        results = DishPublicOutput(rows, many=True, context={"today": local_today()}).data
+        today = local_today()
+        results = DishPublicOutput(rows, many=True, context={"today": today}).data
         payload = {"count": count, "next": next_url, "previous": previous_url, "results": results}
         cached.store_normalised(payload)
-        return payload, True
+        return payload, _stock(rows, today)
 
 
 class ChefBrowseApi(BrowseApi):
@@ -129,13 +136,13 @@ class ChefBrowseApi(BrowseApi):
     def get(self, request):
         return browse_cache.respond(request, "chefs", partial(self._build, request))
 
-    def _build(self, request, cached) -> tuple[dict, bool]:
+    def _build(self, request, cached) -> tuple[dict, Stock | None]:
         filterset = KitchenBrowseFilter(request.query_params)
         params = browse_cache.normalised(filterset.validated())
         page, page_size = browse_cache.paging(request)
         payload = cached.lookup_normalised(params, page, page_size)
         if payload is not None:
-            return payload, False
+            return payload, None
         queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
         payload = _page_payload(
             request,
@@ -146,7 +153,7 @@ class ChefBrowseApi(BrowseApi):
             page_size=page_size,
         )
         cached.store_normalised(payload)
-        return payload, True
+        return payload, None
 
 
 def _optional_point(request) -> Point | None:
@@ -175,17 +182,18 @@ class ChefDetailApi(BrowseApi):
     def get(self, request, chef_id):
         return browse_cache.respond(request, "chef", partial(self._build, request, chef_id), dishes_at="dishes")
 
-    def _build(self, request, chef_id, cached) -> tuple[dict, bool]:
+    def _build(self, request, chef_id, cached) -> tuple[dict, Stock | None]:
         point = _optional_point(request)
         payload = cached.lookup_normalised({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None})
         if payload is not None:
-            return payload, False
+            return payload, None
         kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
         if kitchen is None:
             raise NotFound()
-        payload = ChefDetailOutput(kitchen, context={"today": local_today()}).data
+        today = local_today()
+        payload = ChefDetailOutput(kitchen, context={"today": today}).data
         cached.store_normalised(payload)
-        return payload, True
+        return payload, _stock(kitchen.dishes_today, today)
 
 
 class DishDetailApi(BrowseApi):
