@@ -27,23 +27,31 @@ def namespace_version(namespace: str) -> int:
     return int(value)
 
 
-def versioned_get(namespace: str, *keys: str) -> tuple[int, list]:
-    """The current version of ``namespace`` and, for each key, the value stored with
-    :func:`versioned_set` under that same version (else None), in one round trip.
-
-    The version is read before the caller reads the database, so an answer built
-    from rows older than a bump is always stored under an outdated version."""
+def versioned_get_any(namespace: str, *keys: str) -> tuple[int, list[tuple[int, object] | None]]:
+    """The current version of ``namespace`` and, for each key, ``(version it was
+    stored under, value)`` or None, in one round trip: for a reader that may serve an
+    outdated entry while one request rebuilds it."""
     vkey = version_key(namespace)
     found = cache.get_many([vkey, *keys])
     version = found.get(vkey)
     if version is None:
         cache.add(vkey, 1, timeout=None)
         version = 1
-    values = []
+    entries = []
     for key in keys:
         entry = found.get(key)
-        values.append(entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version else None)
-    return int(version), values
+        entries.append(entry if isinstance(entry, tuple) and len(entry) == 2 else None)
+    return int(version), entries
+
+
+def versioned_get(namespace: str, *keys: str) -> tuple[int, list]:
+    """The current version of ``namespace`` and, for each key, the value stored with
+    :func:`versioned_set` under that same version (else None), in one round trip.
+
+    The version is read before the caller reads the database, so an answer built
+    from rows older than a bump is always stored under an outdated version."""
+    version, entries = versioned_get_any(namespace, *keys)
+    return version, [entry[1] if entry is not None and entry[0] == version else None for entry in entries]
 
 
 def versioned_set(keys: list[str], version: int, value, *, timeout: int) -> None:

@@ -1,7 +1,7 @@
 """Live stock of browsed dishes, kept in Redis and never older than PostgreSQL says.
 
 A cached menu never carries stock (it changes with every order); what is laid over it
-is read here: one key per dish, catalog version and local day, ``menus:stock:<version>:
+is read here: one key per dish, catalog version and local day, ``menus:stock<format>:<version>:
 <day>:<dish id>``, holding ``<portions_left>:<stock_seq>`` (plain text, so the ASGI
 entry reads it without Django).
 
@@ -42,6 +42,8 @@ from foodiefast.localtime import local_today
 logger = logging.getLogger("foodiefast.cache")
 
 STOCK_CACHE_SECONDS = 60 * 60
+# Part of every key: raise it when the stored value changes shape (see browse_cache).
+FORMAT = 2
 
 # KEYS: stock keys; ARGV: ttl, then figure and seq for each key in turn.
 _KEEP_NEWEST = """
@@ -62,7 +64,7 @@ Stock = dict[str, tuple[int, int]]  # dish id -> (portions_left, stock_seq)
 
 def stock_key(version: int, day: dt.date, dish_id: str) -> str:
     """The cache key (before the cache's own prefix) of a dish's stock on ``day``."""
-    return f"menus:stock:{version}:{day.isoformat()}:{dish_id}"
+    return f"menus:stock{FORMAT}:{version}:{day.isoformat()}:{dish_id}"
 
 
 def figure_of(raw: bytes) -> int:

@@ -3,23 +3,23 @@
 Each answer is stored with the catalog version it was built under (a counter in
 Redis, :mod:`foodiefast.cache`), under two keys:
 
-- ``browse:<kind>:a:<sha256 of scheme, host, path, raw query string>``: the whole
-  answer as the client got it (headers and JSON body), with a hole where each dish's
-  ``portions_left`` goes. A repeated request is answered from it without parsing or
-  validating anything: by this view, and before Django by the ASGI entry
+- ``browse<format>:<kind>:a:<sha256 of scheme, host, path, raw query string>``: the
+  whole answer as the client got it (headers and JSON body), with a hole where each
+  dish's ``portions_left`` goes. A repeated request is answered from it without
+  parsing or validating anything: by this view, and before Django by the ASGI entry
   (:mod:`apps.menus.api.browse_edge`). Only a 200 that Django produced for exactly
   that scheme, host, path and query is ever stored, so a request Django would refuse
   (a bad host, plain HTTP) never finds one.
-- ``browse:<kind>:n:<sha256 of host, path, rounded point (3 decimals, ~100 m),
-  normalised filters, page, page_size>``: the payload, so nearby points and
+- ``browse<format>:<kind>:n:<sha256 of host, path, rounded point (3 decimals,
+  ~100 m), normalised filters, page, page_size>``: the payload, so nearby points and
   equivalent spellings of the same filters share one build.
 
-A lookup is one Redis round trip (the version and the entry together); an entry
-built under an older version is ignored. Anything that changes what browsing shows
-(a dish, its availability, a kitchen, its hours, an approval) bumps the version
-after commit, so the next request rebuilds; nothing is ever flushed. Entries also
-expire after ``settings.BROWSE_CACHE_SECONDS`` (which bounds how stale ``is_open``
-can be).
+A lookup is one Redis round trip (the version and the entry together). Anything that
+changes what browsing shows (a dish, its availability, a kitchen, its hours, an
+approval) bumps the version after commit; nothing is ever flushed. An answer is
+fresh for ``settings.BROWSE_CACHE_SECONDS`` (which bounds how stale ``is_open`` can
+be) under the current version; a stale one is rebuilt by the one request that claims
+it, while the others get it as it was a moment ago (see :class:`BrowseCache`).
 
 Stock (``portions_left``) changes with every order, so it never invalidates: the holes
 are filled with live figures (:mod:`apps.menus.stock_cache`) on every answer.
@@ -30,23 +30,34 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from apps.menus.stock_cache import Stock, portions_live, stock_store
-from foodiefast.cache import versioned_get, versioned_set
+from foodiefast.cache import versioned_get, versioned_get_any, versioned_set
 from foodiefast.errors import InvalidInput
 from foodiefast.pagination import page_size_from
 
 DEFAULT_PAGE_SIZE = 20
+# Part of every key: raise it when what is stored changes shape, so processes of the
+# release still running and of the new one never read each other's entries.
+FORMAT = 2
 JSON = "application/json"
+# How long past its freshness an answer is kept, to serve while one request rebuilds it.
+BROWSE_STALE_SECONDS = 30
+# How long a claim to rebuild one answer holds if its request dies on the way.
+REFRESH_CLAIM_SECONDS = 5
+# Sent by the ASGI entry with the token of the claim it made for this request.
+REFRESH_HEADER = "X-Browse-Refresh"
 # Headers never replayed from a stored answer: per request, or recomputed.
 _NOT_STORED = frozenset({"content-length", "x-request-id", "date", "server"})
 
@@ -58,7 +69,7 @@ def _digest(*parts: Any) -> str:
 def answer_key(kind: str, *, scheme: str, host: str, path: str, query: bytes) -> str:
     """The key of the whole answer to one exact request (shared with the ASGI entry)."""
     raw = b"\n".join([scheme.encode(), host.encode("latin-1", "replace"), path.encode(), query])
-    return f"browse:{kind}:a:{hashlib.sha256(raw).hexdigest()}"
+    return f"browse{FORMAT}:{kind}:a:{hashlib.sha256(raw).hexdigest()}"
 
 
 def fill(parts: list[bytes], figures: Iterable[int]) -> bytes:
@@ -69,8 +80,29 @@ def fill(parts: list[bytes], figures: Iterable[int]) -> bytes:
     return b"".join(out)
 
 
+class StoredAnswer(NamedTuple):
+    """A whole answer as the client got it: headers, the listed dishes, the body cut
+    at each dish's stock, and until when it is fresh (epoch seconds)."""
+
+    headers: list[tuple[bytes, bytes]]
+    ids: list[str]
+    parts: list[bytes]
+    fresh_until: float
+
+
+def refresh_key(key: str) -> str:
+    """Held by the one request that rebuilds a stale answer (shared with the ASGI entry)."""
+    return f"{key}:refresh"
+
+
 class BrowseCache:
-    """The cache entries of one browse request."""
+    """The cache entries of one browse request.
+
+    A stored answer is fresh for ``BROWSE_CACHE_SECONDS`` and under the current
+    catalog version. Past that (time, or a catalog change) it is stale: one request
+    claims the refresh and rebuilds while every other keeps getting the stale answer
+    for that moment (stale-while-revalidate), so the end of a cache entry never sends
+    every concurrent request to the database at once."""
 
     def __init__(self, request, kind: str) -> None:
         self.request = request
@@ -82,23 +114,44 @@ class BrowseCache:
             path=request.path,
             query=request.META.get("QUERY_STRING", "").encode("latin-1", "replace"),
         )
-        # (headers, dish ids, body parts) or None
-        self.version, (self.answer,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.answer_key)
+        self.version, (entry,) = versioned_get_any(CATALOG_CACHE_NAMESPACE, self.answer_key)
+        self.answer_version, self.answer = entry if entry and isinstance(entry[1], StoredAnswer) else (None, None)
         self.normal_key: str | None = None
+        self.fresh_until = time.time() + settings.BROWSE_CACHE_SECONDS
+
+    @property
+    def answer_is_fresh(self) -> bool:
+        return self.answer_version == self.version and time.time() < self.answer.fresh_until
+
+    def claim_refresh(self) -> bool:
+        """True for the one request that rebuilds the stale answer: the one the ASGI
+        entry sent with its claim's token, else whoever claims it first."""
+        key = refresh_key(self.answer_key)
+        token = self.request.headers.get(REFRESH_HEADER)
+        if token and cache.get(key) == token:
+            return True
+        return cache.add(key, secrets.token_hex(16), timeout=REFRESH_CLAIM_SECONDS)
 
     def lookup_normalised(self, params: dict[str, Any], *extra: Any) -> Any:
-        """The payload stored for the normalised request, or None."""
-        self.normal_key = f"browse:{self.kind}:n:{_digest(self.request.get_host(), self.request.path, params, extra)}"
-        _, (payload,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.normal_key)
+        """The fresh payload stored for the normalised request, or None."""
+        digest = _digest(self.request.get_host(), self.request.path, params, extra)
+        self.normal_key = f"browse{FORMAT}:{self.kind}:n:{digest}"
+        _, (entry,) = versioned_get(CATALOG_CACHE_NAMESPACE, self.normal_key)
+        if entry is None or time.time() >= entry[1]:
+            return None
+        payload, self.fresh_until = entry  # an answer from it is fresh no longer than it
         return payload
 
     def store_normalised(self, payload: Any) -> None:
         if self.normal_key:
-            versioned_set([self.normal_key], self.version, payload, timeout=settings.BROWSE_CACHE_SECONDS)
+            versioned_set(
+                [self.normal_key], self.version, (payload, self.fresh_until), timeout=settings.BROWSE_CACHE_SECONDS
+            )
 
     def keep_answer(self, response, *, ids: list[str], parts: list[bytes]) -> None:
         """Store the answer as the client gets it (a final-response hook). Not a
-        response that sets a cookie or varies with one."""
+        response that sets a cookie or varies with one. Kept past its freshness for
+        ``BROWSE_STALE_SECONDS``, to serve while it is rebuilt."""
         if response.status_code != 200 or response.cookies or "cookie" in response.get("Vary", "").lower():
             return
         headers = [
@@ -106,22 +159,30 @@ class BrowseCache:
             for name, value in response.items()
             if name.lower() not in _NOT_STORED
         ]
-        versioned_set([self.answer_key], self.version, (headers, ids, parts), timeout=settings.BROWSE_CACHE_SECONDS)
+        answer = StoredAnswer(headers, ids, parts, self.fresh_until)
+        versioned_set(
+            [self.answer_key],
+            self.version,
+            answer,
+            timeout=settings.BROWSE_CACHE_SECONDS + BROWSE_STALE_SECONDS,
+        )
+        cache.delete(refresh_key(self.answer_key))
 
 
 Build = Callable[[BrowseCache], tuple[dict[str, Any], Stock | None]]
 
 
 def respond(request, kind: str, build: Build, *, dishes_at: str | None = None) -> HttpResponse:
-    """The browse answer to ``request``: the stored whole answer with live stock, else
-    ``build(cache)`` → ``(payload, stock)`` (``stock``: the dishes' figures when they
-    were just read from PostgreSQL, else None), rendered once with a hole for each
-    dish's stock under ``payload[dishes_at]`` and stored once the response is final."""
+    """The browse answer to ``request``: the stored whole answer with live stock
+    (stale only while another request rebuilds it), else ``build(cache)`` →
+    ``(payload, stock)`` (``stock``: the dishes' figures when they were just read
+    from PostgreSQL, else None), rendered once with a hole for each dish's stock under
+    ``payload[dishes_at]`` and stored once the response is final."""
     cached = BrowseCache(request, kind)
-    if cached.answer is not None:
-        _, ids, parts = cached.answer
-        live = portions_live(dish_ids=ids, version=cached.version)
-        return HttpResponse(fill(parts, [live[i] for i in ids]), content_type=JSON)
+    answer = cached.answer
+    if answer is not None and (cached.answer_is_fresh or not cached.claim_refresh()):
+        live = portions_live(dish_ids=answer.ids, version=cached.answer_version)
+        return HttpResponse(fill(answer.parts, [live[i] for i in answer.ids]), content_type=JSON)
 
     payload, stock = build(cached)
     dishes = payload[dishes_at] if dishes_at else []

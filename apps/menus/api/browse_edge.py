@@ -21,15 +21,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 import time
 import weakref
+from typing import NamedTuple
 
 import redis.asyncio as aioredis
 from django.conf import settings
 from django.core.cache import BaseCache, caches
 
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from apps.menus.api.browse_cache import answer_key, fill
+from apps.menus.api.browse_cache import (
+    REFRESH_CLAIM_SECONDS,
+    REFRESH_HEADER,
+    StoredAnswer,
+    answer_key,
+    fill,
+    refresh_key,
+)
 from apps.menus.stock_cache import figure_of, stock_key
 from foodiefast.cache import version_key
 from foodiefast.localtime import local_today
@@ -87,68 +96,92 @@ def _accepts_json(accept: bytes | None) -> bool:
     return accept is None or any(media in accept for media in _JSON_RANGES)
 
 
-async def _stored_answer(kind: str, scheme: str, host: str, path: str, query: bytes) -> tuple[list, bytes] | None:
-    """(headers, body) of the stored answer with live stock, or None."""
+class _Refresh(NamedTuple):
+    token: str  # of the claim this request holds to rebuild the stale answer
+
+
+class _Found(NamedTuple):
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    state: bytes  # X-Cache: hit, or stale while another request rebuilds it
+
+
+async def _stored_answer(key: str) -> _Found | _Refresh | None:
+    """The stored answer with live stock; a claim to rebuild it when it is stale and
+    nobody else is; None when Django must answer."""
     client, cache = _redis()
-    key = answer_key(kind, scheme=scheme, host=host, path=path, query=query)
     raw_version, raw_entry = await client.mget(
         cache.make_key(version_key(CATALOG_CACHE_NAMESPACE)), cache.make_key(key)
     )
-    if raw_version is None or raw_entry is None:
+    if raw_entry is None:
         return None
-    version = int(raw_version)
-    stored_version, (headers, ids, parts) = cache.client.decode(raw_entry)
-    if stored_version != version:
+    stored_version, answer = cache.client.decode(raw_entry)
+    if not isinstance(answer, StoredAnswer):
         return None
-    if not ids:
-        return headers, parts[0]
+    fresh = raw_version is not None and int(raw_version) == stored_version and time.time() < answer.fresh_until
+    if not fresh:
+        token = secrets.token_hex(16)
+        claimed = await client.set(
+            cache.make_key(refresh_key(key)), cache.client.encode(token), nx=True, px=REFRESH_CLAIM_SECONDS * 1000
+        )
+        if claimed:
+            return _Refresh(token)
+    state = b"hit" if fresh else b"stale"
+    if not answer.ids:
+        return _Found(answer.headers, answer.parts[0], state)
     day = local_today()
-    figures = await client.mget([cache.make_key(stock_key(version, day, dish_id)) for dish_id in ids])
+    figures = await client.mget([cache.make_key(stock_key(stored_version, day, dish_id)) for dish_id in answer.ids])
     if None in figures:
         return None
-    return headers, fill(parts, [figure_of(figure) for figure in figures])
+    return _Found(answer.headers, fill(answer.parts, [figure_of(figure) for figure in figures]), state)
+
+
+def _request_key(scope, headers: dict[bytes, bytes]) -> str | None:
+    """The stored answer's key for a request the entry may answer, else None."""
+    kind = _kind(scope["path"])
+    host = headers.get(b"host")
+    if scope["method"] != "GET" or kind is None or not host or not _accepts_json(headers.get(b"accept")):
+        return None
+    return answer_key(
+        kind,
+        scheme=_scheme(headers, scope.get("scheme", "http")),
+        host=host.decode("latin-1"),
+        path=scope["path"],
+        query=scope["query_string"],
+    )
 
 
 async def serve_stored(scope, receive, send) -> bool:
     """Answer a repeated browse GET from Redis; False to leave it to Django."""
     started = time.perf_counter()
-    if scope["method"] != "GET" or not settings.REDIS_URL:
-        return False
-    kind = _kind(scope["path"])
-    if kind is None:
-        return False
     headers = dict(scope["headers"])
-    host = headers.get(b"host")
-    if not host or not _accepts_json(headers.get(b"accept")):
+    key = _request_key(scope, headers) if settings.REDIS_URL else None
+    if key is None:
         return False
     try:
-        found = await _stored_answer(
-            kind,
-            _scheme(headers, scope.get("scheme", "http")),
-            host.decode("latin-1"),
-            scope["path"],
-            scope["query_string"],
-        )
+        found = await _stored_answer(key)
     except (TimeoutError, aioredis.RedisError, OSError) as exc:
         logger.warning("browse edge: redis unavailable, Django answers", extra={"error": exc.__class__.__name__})
         return False
     if found is None:
         return False
-    stored_headers, body = found
+    if isinstance(found, _Refresh):  # this request rebuilds the answer: Django, with the claim
+        scope["headers"] = [*scope["headers"], (REFRESH_HEADER.lower().encode(), found.token.encode())]
+        return False
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
     await send(
         {
             "type": "http.response.start",
             "status": 200,
             "headers": [
-                *stored_headers,
-                (b"content-length", str(len(body)).encode()),
+                *found.headers,
+                (b"content-length", str(len(found.body)).encode()),
                 (b"x-request-id", request_id.encode()),
-                (b"x-cache", b"hit"),
+                (b"x-cache", found.state),
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": found.body})
     token = request_id_var.set(request_id)
     try:
         log_request(method="GET", path=scope["path"], status=200, started=started)
