@@ -118,6 +118,7 @@ class BrowseCache:
         self.answer_version, self.answer = entry if entry and isinstance(entry[1], StoredAnswer) else (None, None)
         self.normal_key: str | None = None
         self.fresh_until = time.time() + settings.BROWSE_CACHE_SECONDS
+        self.refresh_claimed = False
 
     @property
     def answer_is_fresh(self) -> bool:
@@ -129,8 +130,10 @@ class BrowseCache:
         key = refresh_key(self.answer_key)
         token = self.request.headers.get(REFRESH_HEADER)
         if token and cache.get(key) == token:
+            self.refresh_claimed = True
             return True
-        return cache.add(key, secrets.token_hex(16), timeout=REFRESH_CLAIM_SECONDS)
+        self.refresh_claimed = cache.add(key, secrets.token_hex(16), timeout=REFRESH_CLAIM_SECONDS)
+        return self.refresh_claimed
 
     def lookup_normalised(self, params: dict[str, Any], *extra: Any) -> Any:
         """The fresh payload stored for the normalised request, or None."""
@@ -166,7 +169,8 @@ class BrowseCache:
             answer,
             timeout=settings.BROWSE_CACHE_SECONDS + BROWSE_STALE_SECONDS,
         )
-        cache.delete(refresh_key(self.answer_key))
+        if self.refresh_claimed:
+            cache.delete(refresh_key(self.answer_key))
 
 
 Build = Callable[[BrowseCache], tuple[dict[str, Any], Stock | None]]
@@ -187,12 +191,14 @@ def respond(request, kind: str, build: Build, *, dishes_at: str | None = None) -
     payload, stock = build(cached)
     dishes = payload[dishes_at] if dishes_at else []
     ids = [dish["id"] for dish in dishes]
-    if stock:
+    if stock:  # just read from PostgreSQL: store it, and show it
         stock_store(stock=stock, version=cached.version)
+        live = {dish_id: figure for dish_id, (figure, _) in stock.items()}
+    else:
+        live = portions_live(dish_ids=ids, version=cached.version)
     hole = secrets.token_hex(16)
     template = {**payload, dishes_at: [{**dish, "portions_left": hole} for dish in dishes]} if dishes_at else payload
     parts = JSONRenderer().render(template).split(f'"{hole}"'.encode())
-    live = portions_live(dish_ids=ids, version=cached.version)
     response = HttpResponse(fill(parts, [live[i] for i in ids]), content_type=JSON)
     response.final_hooks = [partial(cached.keep_answer, ids=ids, parts=parts)]
     return response
