@@ -32,6 +32,14 @@ def _processed(event_type: str, intent_id: str) -> bool:
     return StripeEvent.objects.filter(type=event_type, intent_id=intent_id, processed_at__isnull=False).exists()
 
 
+def _delivery_report(answered: list[int]) -> str:
+    """What arrived, for a webhook that did not show up in time."""
+    events = StripeEvent.objects.order_by("received_at").values_list(
+        "type", "intent_id", "processed_at", "outcome", "attempts", "error"
+    )
+    return f"our answers to localstripe: {answered}; events stored: {list(events)}"
+
+
 def test_localstripe_webhooks_mark_a_decline_and_a_capture(
     localstripe_webhooks, stripe_double, announced, django_capture_on_commit_callbacks
 ):
@@ -41,7 +49,9 @@ def test_localstripe_webhooks_mark_a_decline_and_a_capture(
     # A declined card: localstripe sends payment_intent.payment_failed about 1 s later.
     with pytest.raises(Exception, match="declined"):
         stripe_double.pay(declined.payment_intent_id, card="pm_card_chargeCustomerFail")
-    assert wait_for(lambda: _processed("payment_intent.payment_failed", declined.payment_intent_id))
+    assert wait_for(lambda: _processed("payment_intent.payment_failed", declined.payment_intent_id)), _delivery_report(
+        localstripe_webhooks
+    )
 
     # localstripe sends nothing on authorization: the test plays Stripe's part.
     stripe_double.pay(paid.payment_intent_id)
@@ -53,7 +63,9 @@ def test_localstripe_webhooks_mark_a_decline_and_a_capture(
     )
     services.payment_capture(reference=paid.reference)
     # ...then localstripe sends payment_intent.succeeded for the capture we recorded already.
-    assert wait_for(lambda: _processed("payment_intent.succeeded", paid.payment_intent_id))
+    assert wait_for(lambda: _processed("payment_intent.succeeded", paid.payment_intent_id)), _delivery_report(
+        localstripe_webhooks
+    )
 
     failed = Payment.objects.get(pk=declined.payment_id)
     assert (failed.status, failed.is_payable, failed.failure_code) == (PaymentStatus.FAILED, True, "card_declined")
@@ -184,7 +196,7 @@ def test_no_card_number_or_client_secret_reaches_logs_or_the_database(localstrip
                 _processed("payment_intent.payment_failed", declined.payment_intent_id)
                 and _processed("payment_intent.succeeded", paid.payment_intent_id)
             )
-        )
+        ), _delivery_report(localstripe_webhooks)
     finally:
         root.removeHandler(handler)
         root.setLevel(previous_level)
