@@ -12,6 +12,7 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
+from apps.chefs.models import Kitchen
 from apps.chefs.services import catalog_changed
 from apps.menus.api.browse_cache import answer_key
 from apps.menus.api.browse_edge import serve_stored
@@ -238,3 +239,21 @@ def test_an_entry_of_another_shape_is_ignored_not_a_500(api):
     assert replay("/api/v1/dishes") is None
     assert get(api, f"/api/v1/dishes?{QUERY}").status_code == 200
     assert replay("/api/v1/dishes")[0] == 200
+
+
+def test_a_rebuild_that_ends_in_an_error_releases_its_claim(api, django_capture_on_commit_callbacks):
+    """A paused kitchen: the request that claimed the rebuild gets 404, and so does
+    the next one, instead of the kitchen page of a moment ago."""
+    dish = DishFactory()
+    url = f"/api/v1/chefs/{dish.kitchen_id}"
+    assert get(api, url).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        Kitchen.objects.filter(pk=dish.kitchen_id).update(is_paused=True)
+        catalog_changed()
+
+    claim = replay(url, "")
+    first = get(api, url, HTTP_X_BROWSE_REFRESH=claim)
+
+    assert first.status_code == 404
+    assert get(api, url).status_code == 404  # claims again and rebuilds: not the stale page
+    assert isinstance(replay(url, ""), str)  # the entry too claims again: it does not serve the stale page

@@ -156,6 +156,7 @@ class BrowseCache:
         response that sets a cookie or varies with one. Kept past its freshness for
         ``BROWSE_STALE_SECONDS``, to serve while it is rebuilt."""
         if response.status_code != 200 or response.cookies or "cookie" in response.get("Vary", "").lower():
+            self.release_refresh()
             return
         headers = [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
@@ -169,8 +170,14 @@ class BrowseCache:
             answer,
             timeout=settings.BROWSE_CACHE_SECONDS + BROWSE_STALE_SECONDS,
         )
+        self.release_refresh()
+
+    def release_refresh(self) -> None:
+        """Let the next request rebuild, if this one held the claim: at once, not
+        when the claim runs out, also when the rebuild ended in an error."""
         if self.refresh_claimed:
             cache.delete(refresh_key(self.answer_key))
+            self.refresh_claimed = False
 
 
 Build = Callable[[BrowseCache], tuple[dict[str, Any], Stock | None]]
@@ -188,7 +195,11 @@ def respond(request, kind: str, build: Build, *, dishes_at: str | None = None) -
         live = portions_live(dish_ids=answer.ids, version=cached.answer_version)
         return HttpResponse(fill(answer.parts, [live[i] for i in answer.ids]), content_type=JSON)
 
-    payload, stock = build(cached)
+    try:
+        payload, stock = build(cached)
+    except Exception:  # e.g. the kitchen is gone (404): the next request tries again
+        cached.release_refresh()
+        raise
     dishes = payload[dishes_at] if dishes_at else []
     ids = [dish["id"] for dish in dishes]
     if stock:  # just read from PostgreSQL: store it, and show it
