@@ -138,13 +138,14 @@ def test_an_answer_past_its_freshness_is_rebuilt_by_one_request(api, settings):
     later = time.time() + settings.BROWSE_CACHE_SECONDS + 1
 
     with time_machine.travel(later, tick=False):
-        claim = replay(url, "")
+        claim = replay(url, "", headers={"x-browse-refresh": "forged"})  # the client's own is dropped
         get(api, url, HTTP_X_BROWSE_REFRESH="guessed")  # not the claim: served the stale answer
         _, meanwhile, _ = replay(url, "")
         get(api, url, HTTP_X_BROWSE_REFRESH=claim)
         _, after, _ = replay(url, "")
 
     assert isinstance(claim, str)
+    assert claim != "forged"
     assert meanwhile["x-cache"] == "stale"  # nothing rebuilt it but the claimant
     assert after["x-cache"] == "hit"
 

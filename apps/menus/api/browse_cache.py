@@ -90,6 +90,12 @@ class StoredAnswer(NamedTuple):
     fresh_until: float
 
 
+def is_fresh(answer: StoredAnswer, *, stored_version: int | None, version: int | None) -> bool:
+    """Served as it is: built under the current catalog version and not past its
+    freshness (shared with the ASGI entry)."""
+    return version is not None and stored_version == version and time.time() < answer.fresh_until
+
+
 def refresh_key(key: str) -> str:
     """Held by the one request that rebuilds a stale answer (shared with the ASGI entry)."""
     return f"{key}:refresh"
@@ -122,7 +128,7 @@ class BrowseCache:
 
     @property
     def answer_is_fresh(self) -> bool:
-        return self.answer_version == self.version and time.time() < self.answer.fresh_until
+        return is_fresh(self.answer, stored_version=self.answer_version, version=self.version)
 
     def claim_refresh(self) -> bool:
         """True for the one request that rebuilds the stale answer: the one the ASGI

@@ -37,6 +37,7 @@ from apps.menus.api.browse_cache import (
     StoredAnswer,
     answer_key,
     fill,
+    is_fresh,
     refresh_key,
 )
 from apps.menus.stock_cache import figure_of, stock_key
@@ -118,7 +119,7 @@ async def _stored_answer(key: str) -> _Found | _Refresh | None:
     stored_version, answer = cache.client.decode(raw_entry)
     if not isinstance(answer, StoredAnswer):
         return None
-    fresh = raw_version is not None and int(raw_version) == stored_version and time.time() < answer.fresh_until
+    fresh = is_fresh(answer, stored_version=stored_version, version=int(raw_version) if raw_version else None)
     if not fresh:
         token = secrets.token_hex(16)
         claimed = await client.set(
@@ -166,7 +167,8 @@ async def serve_stored(scope, receive, send) -> bool:
     if found is None:
         return False
     if isinstance(found, _Refresh):  # this request rebuilds the answer: Django, with the claim
-        scope["headers"] = [*scope["headers"], (REFRESH_HEADER.lower().encode(), found.token.encode())]
+        name = REFRESH_HEADER.lower().encode()
+        scope["headers"] = [*(h for h in scope["headers"] if h[0] != name), (name, found.token.encode())]
         return False
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
     await send(
