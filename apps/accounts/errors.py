@@ -19,3 +19,9 @@ class LoginThrottled(DomainError):
             f"Too many failed sign-in attempts. Try again in {retry_after} seconds.",
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class InvalidRefreshToken(DomainError):
+    status_code = status.HTTP_401_UNAUTHORIZED
+    code = "not_authenticated"
+    detail = "The refresh token is invalid, expired or already used."

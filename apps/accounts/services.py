@@ -10,10 +10,13 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from apps.accounts.errors import InvalidCredentials, LoginThrottled
+from apps.accounts.errors import InvalidCredentials, InvalidRefreshToken, LoginThrottled
 from apps.accounts.events import UserErased, UserRegistered
 from apps.accounts.models import Role, User, normalize_email
 from foodiefast import ratelimit
@@ -57,8 +60,9 @@ def _ip_key(ip: str) -> str:
     return ratelimit.key_for("login-ip", ip)
 
 
-def auth_obtain_tokens(*, email: str, password: str, client_ip: str) -> dict[str, str]:
-    """Sign in: ``{"access", "refresh"}``.
+def auth_check_credentials(*, email: str, password: str, client_ip: str) -> User:
+    """The active account matching ``email`` and ``password``: the one sign-in rule that
+    the API and the admin share, so failures in either count toward the same budget.
 
     Throttles failed attempts: after ``LOGIN_FAILURES_PER_ACCOUNT`` failures for one
     account within the window every attempt for it (the right password too) raises
@@ -78,8 +82,40 @@ def auth_obtain_tokens(*, email: str, password: str, client_ip: str) -> dict[str
         ratelimit.hit(account_key, window_seconds=window)
         ratelimit.hit(ip_key, window_seconds=window)
         raise InvalidCredentials()
+    return user
+
+
+def auth_obtain_tokens(*, email: str, password: str, client_ip: str) -> dict[str, str]:
+    """Sign in: ``{"access", "refresh"}``, under the throttle of ``auth_check_credentials``."""
+    user = auth_check_credentials(email=email, password=password, client_ip=client_ip)
     refresh = RefreshToken.for_user(user)
     return {"access": str(refresh.access_token), "refresh": str(refresh)}
+
+
+def auth_rotate_tokens(*, refresh: str) -> dict[str, str]:
+    """Trade a refresh token for a new pair ``{"access", "refresh"}``; the used one is
+    revoked. Exactly one of several concurrent rotations of the same token wins: the
+    token's row is locked, checked and blacklisted in the transaction that issues the
+    new pair, so the others find it used and raise ``InvalidRefreshToken``. Raises it
+    too for an invalid, expired or revoked token, or one of an inactive account."""
+    try:
+        used = RefreshToken(refresh)
+    except TokenError as exc:
+        raise InvalidRefreshToken() from exc
+    user = User.objects.filter(pk=used.payload.get(jwt_settings.USER_ID_CLAIM)).first()
+    if user is None or not jwt_settings.USER_AUTHENTICATION_RULE(user):
+        raise InvalidRefreshToken()
+    with transaction.atomic():
+        outstanding, _ = OutstandingToken.objects.get_or_create(
+            jti=used[jwt_settings.JTI_CLAIM],
+            defaults={"user": user, "token": refresh, "expires_at": datetime_from_epoch(used["exp"])},
+        )
+        outstanding = OutstandingToken.objects.select_for_update().get(pk=outstanding.pk)
+        if BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise InvalidRefreshToken()
+        BlacklistedToken.objects.create(token=outstanding)
+        fresh = RefreshToken.for_user(user)
+    return {"access": str(fresh.access_token), "refresh": str(fresh)}
 
 
 def user_update_profile(*, user: User, full_name: str | None = None, phone: str | None = None) -> User:

@@ -1,7 +1,13 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from tests.conftest import Client
 from tests.factories.accounts import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +63,35 @@ def test_refresh_rotates_and_the_used_token_is_revoked(api, customer):
     assert replay.status_code == 401
     assert replay.json()["code"] == "not_authenticated"
     assert api.post(REFRESH, {"refresh": second["refresh"]}, format="json").status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_token_have_exactly_one_winner():
+    # given: one refresh token, sent by 8 clients at the same moment
+    user = UserFactory()
+    first = sign_in(Client(), user.email).json()
+    start = threading.Barrier(8, timeout=30)
+
+    def rotate(_):
+        try:
+            start.wait()
+            return Client().post(REFRESH, {"refresh": first["refresh"]}, format="json")
+        finally:
+            connection.close()
+
+    # when
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(rotate, range(8), timeout=60))
+
+    # then: one new pair; the others are told the token is used
+    winners = [r for r in responses if r.status_code == 200]
+    losers = [r for r in responses if r.status_code != 200]
+    assert len(winners) == 1
+    assert [(r.status_code, r.json()["code"]) for r in losers] == [(401, "not_authenticated")] * 7
+    # only the winner's refresh token was issued, and it works once
+    assert OutstandingToken.objects.filter(user=user).count() == 2
+    api = Client()
+    assert api.post(REFRESH, {"refresh": winners[0].json()["refresh"]}, format="json").status_code == 200
 
 
 @pytest.mark.parametrize("refresh", ["garbage", "a.b.c", ""])
