@@ -13,8 +13,12 @@ from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
+from apps.accounts import services
+from apps.accounts.errors import InvalidCredentials, LoginThrottled
 from apps.accounts.models import Role
+from foodiefast.http import client_ip
 
 
 def https_formfield(db_field, **kwargs):
@@ -35,6 +39,26 @@ def is_kitchen_chef(user) -> bool:
 
 
 class RoleAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's login under the API's sign-in rule (``services.auth_check_credentials``):
+    failures here and on ``POST /auth/token`` count toward one per-account budget, and a
+    locked account is refused here too, the right password included."""
+
+    @sensitive_variables()
+    def clean(self):
+        email = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if email is not None and password:
+            try:
+                self.user_cache = services.auth_check_credentials(
+                    email=email, password=password, client_ip=client_ip(self.request)
+                )
+            except LoginThrottled as exc:
+                raise ValidationError(exc.detail, code="throttled") from exc
+            except InvalidCredentials as exc:
+                raise self.get_invalid_login_error() from exc
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
     def confirm_login_allowed(self, user) -> None:
         if not may_use_admin(user):
             raise ValidationError(
