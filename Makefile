@@ -5,6 +5,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PY := $(BIN)/python
 PORT ?= 8000
+# `make run` listens on this address only (HOST=0.0.0.0 to be reached from elsewhere).
+HOST ?= 127.0.0.1
 
 # Production-like variables for `check --deploy` (never used to serve anything).
 DEPLOY_ENV := DJANGO_DEBUG=false \
@@ -17,7 +19,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 .PHONY: help venv run test lint check pytest bench bench-servers services clean
 
 help:
-	@echo "make run    - the service with demo data on http://127.0.0.1:$(PORT)"
+	@echo "make run    - the service with demo data on http://$(HOST):$(PORT)"
 	@echo "make test   - lint, import contracts, migrations check, deploy check, pytest"
 	@echo "make bench  - load scenarios against the web process, figures and a plot"
 
@@ -35,7 +37,7 @@ services:
 # Embedded by default (SQLite, in-process tasks, demo payments). With REDIS_URL set,
 # web, worker and beat run from the Procfile against it.
 run: venv
-	./scripts/run
+	HOST=$(HOST) PORT=$(PORT) ./scripts/run
 
 lint: venv
 	$(BIN)/ruff check .
@@ -55,9 +57,9 @@ test: lint check pytest
 bench: venv services
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-# The same scenarios on the web servers ARCHITECTURE.md compares (slower).
+# The same scenarios on the other web servers docs/architecture.md compares (slower).
 bench-servers: venv services
 	$(PY) -m bench.run --servers procfile,gunicorn-sync,granian-wsgi,granian-asgi $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache db.sqlite3
+	rm -rf $(VENV) staticfiles .run celerybeat-schedule* .pytest_cache .ruff_cache db.sqlite3
