@@ -171,7 +171,7 @@ def prepare(env: dict[str, str], only: str) -> list:
     return scenarios
 
 
-# The web process as deployed, and the servers it is compared with (ARCHITECTURE.md):
+# The web process as deployed, and the servers it is compared with (docs/architecture.md):
 # gunicorn sync and granian WSGI as REST ceilings, granian ASGI as the alternative.
 SERVERS = {
     "procfile": None,
