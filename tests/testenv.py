@@ -3,8 +3,8 @@
 Tests run with production settings (debug off) against real PostgreSQL and Redis;
 anything already in the environment wins, so a run can pick its own database and
 Redis db. By default two checkouts on one machine share nothing: the database name
-and the Redis dbs derive from the checkout's path, and the static files collected
-for the run are removed when it ends.
+derives from the checkout's path, each run claims Redis dbs no other checkout's run
+holds, and the static files collected for the run are removed when it ends.
 """
 
 import hashlib
@@ -13,12 +13,45 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import redis
+
 CHECKOUT = Path(__file__).resolve().parent.parent
 CHECKOUT_ID = hashlib.sha256(str(CHECKOUT).encode()).hexdigest()[:8]
 
-# Redis has 16 dbs: 0 is `make run`'s, 1 the old shared test db; each checkout takes
-# one of seven pairs from 2-3 to 14-15 (the suite's, then the end-to-end processes').
-_REDIS_PAIR = 2 + 2 * (int(CHECKOUT_ID, 16) % 7)
+# Redis has 16 dbs: 0 is `make run`'s, 1 the old shared test db. A run takes one of
+# seven pairs from 2-3 to 14-15 (the suite's, then the end-to-end processes'), starting
+# from the one its checkout's path points at, and claims it in db 0 while it runs, so a
+# run of another checkout takes the next free pair. A claim outlives a killed run by
+# at most CLAIM_SECONDS (the same checkout takes its own claim back at once).
+REDIS_PAIRS = 7
+CLAIM_SECONDS = 2 * 60 * 60
+
+
+def _claims() -> redis.Redis:
+    return redis.Redis(host="127.0.0.1", port=6379, db=0, socket_connect_timeout=1, socket_timeout=1)
+
+
+def _claim_redis_pair() -> tuple[int, str | None]:
+    """(the first db of the pair this run uses, the key of its claim or None)."""
+    first = int(CHECKOUT_ID, 16) % REDIS_PAIRS
+    if "REDIS_URL" in os.environ and "E2E_REDIS_URL" in os.environ:
+        return 2 + 2 * first, None
+    claims = _claims()
+    try:
+        for step in range(REDIS_PAIRS):
+            pair = 2 + 2 * ((first + step) % REDIS_PAIRS)
+            key = f"foodiefast:test-run:redis-pair:{pair}"
+            if claims.set(key, str(CHECKOUT), nx=True, ex=CLAIM_SECONDS) or claims.get(key) == str(CHECKOUT).encode():
+                claims.expire(key, CLAIM_SECONDS)
+                return pair, key
+    except redis.RedisError:  # Redis is down: the tests say so themselves
+        pass
+    finally:
+        claims.close()
+    return 2 + 2 * first, None
+
+
+_REDIS_PAIR, _REDIS_CLAIM = _claim_redis_pair()
 
 TEST_ENV = {
     "DJANGO_DEBUG": "false",
@@ -49,3 +82,12 @@ if "DJANGO_STATIC_ROOT" not in os.environ:
 def pytest_unconfigure(config):
     if _OWN_STATIC_ROOT:
         shutil.rmtree(_OWN_STATIC_ROOT, ignore_errors=True)
+    if _REDIS_CLAIM:
+        claims = _claims()
+        try:
+            if claims.get(_REDIS_CLAIM) == str(CHECKOUT).encode():
+                claims.delete(_REDIS_CLAIM)
+        except redis.RedisError:  # the claim expires by itself
+            pass
+        finally:
+            claims.close()

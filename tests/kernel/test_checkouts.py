@@ -12,27 +12,37 @@ from pathlib import Path
 
 from tests.processes import ROOT, env_with, run_python
 
+# Loads tests/testenv.py of each checkout given, as two runs going on at once would,
+# then ends the runs; prints what each saw.
 PROBE = """
 import json, os, runpy, sys
-testenv = runpy.run_path(sys.argv[1])
-static = os.environ["DJANGO_STATIC_ROOT"]
-seen = {name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL")}
-seen["static_before"] = os.path.isdir(static)
-testenv["pytest_unconfigure"](None)
-seen["static_after"] = os.path.isdir(static)
-print(json.dumps(seen))
+runs = []
+for path in sys.argv[1:]:
+    for name in ("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL", "DJANGO_STATIC_ROOT"):
+        os.environ.pop(name, None)
+    os.environ.update(json.loads(os.environ["PROBE_EXPORTED"]))
+    testenv = runpy.run_path(path)
+    seen = {name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL", "DJANGO_STATIC_ROOT")}
+    seen["static_during_run"] = os.path.isdir(seen["DJANGO_STATIC_ROOT"])
+    runs.append((testenv, seen))
+for testenv, seen in runs:
+    testenv["pytest_unconfigure"](None)
+    seen["static_after_run"] = os.path.isdir(seen["DJANGO_STATIC_ROOT"])
+print(json.dumps([seen for _, seen in runs]))
 """
 
 
-def environment_of(checkout: Path, **env: str | None) -> dict:
-    """What tests/testenv.py sets up in a checkout at ``checkout``."""
-    copy = checkout / "tests" / "testenv.py"
-    copy.parent.mkdir(parents=True)
-    shutil.copy(ROOT / "tests" / "testenv.py", copy)
-    unset = dict.fromkeys(("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL", "DJANGO_STATIC_ROOT"))
+def runs_in(*checkouts: Path, **exported: str) -> list[dict]:
+    """What tests/testenv.py sets up for runs going on at once in these checkouts."""
+    copies = []
+    for checkout in checkouts:
+        copy = checkout / "tests" / "testenv.py"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / "tests" / "testenv.py", copy)
+        copies.append(str(copy))
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, str(copy)],
-        env=env_with(**{**unset, **env}),
+        [sys.executable, "-c", PROBE, *copies],
+        env=env_with(PROBE_EXPORTED=json.dumps(exported)),
         capture_output=True,
         text=True,
         timeout=30,
@@ -45,38 +55,41 @@ def redis_db(url: str) -> int:
     return int(url.rsplit("/", 1)[1])
 
 
-def test_two_checkouts_get_their_own_database_and_static_files(tmp_path):
-    first = environment_of(tmp_path / "one" / "foodiefast")
-    second = environment_of(tmp_path / "two" / "foodiefast")
+def test_two_checkouts_share_no_database_redis_db_or_static_files(tmp_path):
+    first, second = runs_in(tmp_path / "one" / "foodiefast", tmp_path / "two" / "foodiefast")
 
     assert first["DATABASE_URL"] != second["DATABASE_URL"]
-    for seen in (first, second):
-        # Redis dbs 0 (make run) and 1 (the old shared default) are never taken
-        assert 2 <= redis_db(seen["REDIS_URL"]) <= 14
-        assert redis_db(seen["E2E_REDIS_URL"]) == redis_db(seen["REDIS_URL"]) + 1
-        # the run's static files exist while it runs and are gone when it ends
-        assert seen["static_before"] is True
-        assert seen["static_after"] is False
+    dbs = [redis_db(run[name]) for run in (first, second) for name in ("REDIS_URL", "E2E_REDIS_URL")]
+    assert len(set(dbs)) == 4
+    # Redis dbs 0 (make run) and 1 (the old shared default) are never taken
+    assert min(dbs) >= 2
+    assert max(dbs) <= 15
+    assert first["DJANGO_STATIC_ROOT"] != second["DJANGO_STATIC_ROOT"]
+    for run in (first, second):
+        assert run["static_during_run"] is True
+        assert run["static_after_run"] is False
 
 
-def test_the_same_checkout_keeps_its_database_and_redis_dbs(tmp_path):
+def test_a_checkout_keeps_its_database_and_gets_its_redis_dbs_back_after_a_run(tmp_path):
     checkout = tmp_path / "foodiefast"
-    once = environment_of(checkout)
-    shutil.rmtree(checkout)
-    again = environment_of(checkout)
+    (once,) = runs_in(checkout)
+    (again,) = runs_in(checkout)
 
-    assert {k: once[k] for k in ("DATABASE_URL", "REDIS_URL")} == {k: again[k] for k in ("DATABASE_URL", "REDIS_URL")}
+    assert once["DATABASE_URL"] == again["DATABASE_URL"]
+    assert once["REDIS_URL"] == again["REDIS_URL"]
 
 
 def test_exported_variables_win(tmp_path):
-    seen = environment_of(
+    (run,) = runs_in(
         tmp_path / "foodiefast",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/mine",
         REDIS_URL="redis://127.0.0.1:6379/12",
+        E2E_REDIS_URL="redis://127.0.0.1:6379/13",
     )
 
-    assert seen["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/mine"
-    assert seen["REDIS_URL"] == "redis://127.0.0.1:6379/12"
+    assert run["DATABASE_URL"] == "postgres://postgres@127.0.0.1:5432/mine"
+    assert run["REDIS_URL"] == "redis://127.0.0.1:6379/12"
+    assert run["E2E_REDIS_URL"] == "redis://127.0.0.1:6379/13"
 
 
 def test_the_beat_schedule_stays_in_the_checkout_and_out_of_git():
