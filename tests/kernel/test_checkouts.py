@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.processes import ROOT, env_with, run_python
 
 # Loads tests/testenv.py of each checkout given, as two runs going on at once would,
@@ -92,10 +94,11 @@ def test_exported_variables_win(tmp_path):
     assert run["E2E_REDIS_URL"] == "redis://127.0.0.1:6379/13"
 
 
-def test_the_beat_schedule_stays_in_the_checkout_and_out_of_git():
+@pytest.mark.parametrize("variable", [None, ""], ids=["unset", "empty as in .env.example"])
+def test_the_beat_schedule_stays_in_the_checkout_and_out_of_git(variable):
     result = run_python(
         "from django.conf import settings; print(settings.CELERY_BEAT_SCHEDULE_FILENAME)",
-        CELERY_BEAT_SCHEDULE_FILENAME=None,
+        CELERY_BEAT_SCHEDULE_FILENAME=variable,
     )
     schedule = Path(result.stdout.strip())
 
