@@ -1,0 +1,40 @@
+"""`make run` serves the demo on this machine only unless told otherwise."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import psycopg
+import pytest
+import requests
+
+from tests.e2e.conftest import ADMIN_DB
+from tests.processes import Process, free_port
+
+
+@pytest.fixture
+def empty_database():
+    name = f"ff_run_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_make_run_listens_on_loopback_by_default(empty_database, tmp_path):
+    port = free_port()
+    # A laptop's shell: nothing of the test environment, no HOST.
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"), "PORT": str(port)}
+    run = Process("./scripts/run", env={**env, "DATABASE_URL": empty_database}, log_path=tmp_path / "log")
+    try:
+        live = run.wait_http(f"http://127.0.0.1:{port}/health/live", timeout=90)
+
+        assert live.status_code == 200
+        output = run.output()
+        assert f"FoodieFast is starting on http://127.0.0.1:{port}" in output
+        assert f"Listening at: http://127.0.0.1:{port}" in output
+        assert requests.get(f"http://127.0.0.1:{port}/api/docs/", timeout=5).status_code == 200
+    finally:
+        run.stop()
