@@ -1,14 +1,21 @@
 """The admin site: platform staff, and chefs by their role.
 
 A chef runs their kitchen in the admin without anyone assigning permissions by hand:
-the site lets active chef accounts in, and the ModelAdmins of chefs and menus scope
-what they see to their own rows (``apps.chefs.admin.ChefOwnedAdminMixin``). Every other
-ModelAdmin keeps Django's permission checks, so a chef sees none of it (users
-included).
+the site lets active chef accounts in, and the ModelAdmins of chefs and menus (and of
+any app with rows a chef owns) scope what they see to their own rows
+(:class:`ChefOwnedAdminMixin`). Every other ModelAdmin keeps Django's permission
+checks, so a chef sees none of it (users included).
+
+Every app's admin uses this module, as it uses another app's services: the admin
+writes through the services and shows their domain errors on the form
+(:func:`add_domain_error`); a higher app adds its rows to a lower app's page with
+:func:`add_inline` (menus puts dishes on the kitchen page) instead of the lower app
+importing it.
 """
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
@@ -18,6 +25,7 @@ from django.views.decorators.debug import sensitive_variables
 from apps.accounts import services
 from apps.accounts.errors import InvalidCredentials, LoginThrottled
 from apps.accounts.models import Role
+from foodiefast.errors import DomainError
 from foodiefast.http import client_ip
 
 
@@ -76,3 +84,94 @@ class FoodieFastAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return may_use_admin(request.user)
+
+
+def add_domain_error(form: forms.BaseForm, error: DomainError) -> None:
+    """Show a service's domain error on an admin form: each of its ``fields`` the form
+    has on that field, anything else above the form."""
+    fields = error.extra.get("fields") or {}
+    shown = False
+    for name, messages in fields.items():
+        if name in form.fields:
+            form.add_error(name, list(messages))
+            shown = True
+    if not shown:
+        form.add_error(None, error.detail)
+
+
+def adopt_saved(obj: models.Model, saved: models.Model) -> None:
+    """The admin's object becomes the row a service wrote (its id and fields), so the
+    admin's log, messages and redirect point at that row."""
+    obj.pk = saved.pk
+    obj.refresh_from_db()
+    obj._state.adding = False
+
+
+class ChefOwnedAdminMixin:
+    """Role-aware ModelAdmin/InlineModelAdmin: for a chef (not staff), querysets are
+    filtered to rows they own (``chef_field`` is the lookup from the model to the
+    owning user) and rights come from the role; staff keep Django's permissions.
+    Another chef's object is simply not in the queryset, so its URL leads nowhere."""
+
+    chef_field = "chef"
+    chef_may_add = False
+    chef_may_delete = False
+    # Photo links typed without a scheme are https (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_kitchen_chef(request.user):
+            queryset = queryset.filter(**{self.chef_field: request.user})
+        return queryset
+
+    def _owner_id(self, obj):
+        *path, last = self.chef_field.split("__")
+        for step in path:
+            obj = getattr(obj, step)
+        return getattr(obj, f"{last}_id")
+
+    def _chef_owns(self, request, obj) -> bool:
+        return obj is None or self._owner_id(obj) == request.user.pk
+
+    def has_module_permission(self, request):
+        return True if is_kitchen_chef(request.user) else super().has_module_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        if is_kitchen_chef(request.user):
+            return self._chef_owns(request, obj)
+        return super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):
+        if is_kitchen_chef(request.user):
+            return self._chef_owns(request, obj)
+        return super().has_change_permission(request, obj)
+
+    def has_add_permission(self, request, *args):
+        if is_kitchen_chef(request.user):
+            return self.chef_may_add
+        return super().has_add_permission(request, *args)
+
+    def has_delete_permission(self, request, obj=None):
+        if is_kitchen_chef(request.user):
+            return self.chef_may_delete and self._chef_owns(request, obj)
+        return super().has_delete_permission(request, obj)
+
+    def get_inlines(self, request, obj):
+        return [*super().get_inlines(request, obj), *inlines_added_to(self.model)]
+
+
+# Inlines higher apps add to a lower app's page, by the page's model.
+_added_inlines: dict[type[models.Model], list[type[admin.options.InlineModelAdmin]]] = {}
+
+
+def add_inline(model: type[models.Model], inline: type[admin.options.InlineModelAdmin]) -> None:
+    """Show ``inline`` on the change page of ``model`` (a lower app's model), when its
+    ModelAdmin uses :class:`ChefOwnedAdminMixin`."""
+    inlines = _added_inlines.setdefault(model, [])
+    if inline not in inlines:
+        inlines.append(inline)
+
+
+def inlines_added_to(model: type[models.Model]) -> list[type[admin.options.InlineModelAdmin]]:
+    return list(_added_inlines.get(model, ()))

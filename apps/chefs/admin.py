@@ -1,70 +1,36 @@
 """Kitchens in the admin: staff see and approve every kitchen; a chef sees and edits
-only their own (with its opening hours inline), by role, with no permission rows."""
+only their own (with its opening hours inline), by role, with no permission rows.
+
+The forms check with the services' rules and the saves go through the services, so
+the admin and the chef API refuse and write the same things."""
 
 from __future__ import annotations
 
-import itertools
-
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.db.models import QuerySet
 
-from apps.accounts.admin_site import https_formfield, is_kitchen_chef
+from apps.accounts.admin_site import (
+    ChefOwnedAdminMixin,
+    add_domain_error,
+    adopt_saved,
+    https_formfield,
+    is_kitchen_chef,
+)
 from apps.chefs.errors import KitchenIncomplete
-from apps.chefs.models import Kitchen, OpeningHours, format_minute, parse_hhmm
-from apps.chefs.services import KITCHEN_EDITABLE_FIELDS, catalog_changed, kitchen_approve, kitchen_ensure_for_chef
-
-
-class ChefOwnedAdminMixin:
-    """Role-aware ModelAdmin/InlineModelAdmin: for a chef (not staff), querysets are
-    filtered to rows they own (``chef_field`` is the lookup from the model to the
-    owning user) and rights come from the role; staff keep Django's permissions.
-    Another chef's object is simply not in the queryset, so its URL leads nowhere."""
-
-    chef_field = "chef"
-    chef_may_add = False
-    chef_may_delete = False
-    # Photo links typed without a scheme are https (Django 6's default, chosen now).
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if is_kitchen_chef(request.user):
-            queryset = queryset.filter(**{self.chef_field: request.user})
-        return queryset
-
-    def _owner_id(self, obj):
-        *path, last = self.chef_field.split("__")
-        for step in path:
-            obj = getattr(obj, step)
-        return getattr(obj, f"{last}_id")
-
-    def _chef_owns(self, request, obj) -> bool:
-        return obj is None or self._owner_id(obj) == request.user.pk
-
-    def has_module_permission(self, request):
-        return True if is_kitchen_chef(request.user) else super().has_module_permission(request)
-
-    def has_view_permission(self, request, obj=None):
-        if is_kitchen_chef(request.user):
-            return self._chef_owns(request, obj)
-        return super().has_view_permission(request, obj)
-
-    def has_change_permission(self, request, obj=None):
-        if is_kitchen_chef(request.user):
-            return self._chef_owns(request, obj)
-        return super().has_change_permission(request, obj)
-
-    def has_add_permission(self, request, *args):
-        if is_kitchen_chef(request.user):
-            return self.chef_may_add
-        return super().has_add_permission(request, *args)
-
-    def has_delete_permission(self, request, obj=None):
-        if is_kitchen_chef(request.user):
-            return self.chef_may_delete and self._chef_owns(request, obj)
-        return super().has_delete_permission(request, obj)
+from apps.chefs.models import Kitchen, OpeningHours, format_minute
+from apps.chefs.services import (
+    KITCHEN_EDITABLE_FIELDS,
+    Slot,
+    kitchen_approve,
+    kitchen_ensure_for_chef,
+    kitchen_location_check,
+    kitchen_update,
+    opening_hours_check,
+    opening_hours_replace,
+    opening_slot_parse,
+)
+from foodiefast.errors import DomainError, InvalidInput
 
 
 class KitchenAdminForm(forms.ModelForm):
@@ -75,28 +41,39 @@ class KitchenAdminForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        has_location = data.get("lat") is not None and data.get("lng") is not None
-        if self.instance.is_approved and not has_location:
-            raise forms.ValidationError("An approved kitchen keeps its location (lat and lng).")
-        if (data.get("lat") is None) != (data.get("lng") is None):
-            self.add_error("lng", "Give lat and lng together.")
+        if not (self.has_error("lat") or self.has_error("lng")):
+            try:
+                kitchen_location_check(kitchen=self.instance, changes={"lat": data.get("lat"), "lng": data.get("lng")})
+            except DomainError as exc:
+                add_domain_error(self, exc)
         return data
 
 
 class OpeningHoursFormSet(forms.BaseInlineFormSet):
+    """The week on the kitchen page, checked and saved whole like the chef API's PUT."""
+
+    def week(self) -> list[Slot]:
+        return [
+            form.slot
+            for form in self.forms
+            if getattr(form, "slot", None) and not (self.can_delete and self._should_delete_form(form))
+        ]
+
     def clean(self):
         super().clean()
-        spans: dict[int, list[tuple[int, int]]] = {}
-        for form in self.forms:
-            if not getattr(form, "cleaned_data", None) or form.cleaned_data.get("DELETE") or form.errors:
-                continue
-            spans.setdefault(form.cleaned_data["weekday"], []).append(
-                (form.instance.opens_minute, form.instance.closes_minute)
-            )
-        for day, slots in spans.items():
-            slots.sort()
-            if any(start < end for (_, end), (start, _) in itertools.pairwise(slots)):
-                raise forms.ValidationError(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
+        if any(self.errors):
+            return
+        try:
+            opening_hours_check(slots=self.week())
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.detail) from exc
+
+    def save(self, commit=True):
+        """The week goes through ``opening_hours_replace`` (only when it changed)."""
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        if commit and self.has_changed():
+            self.new_objects = opening_hours_replace(kitchen=self.instance, slots=self.week())
+        return self.new_objects
 
 
 class OpeningHoursForm(forms.ModelForm):
@@ -115,16 +92,12 @@ class OpeningHoursForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        try:
-            self.instance.opens_minute = parse_hhmm(data.get("opens", ""), allow_midnight_end=False)
-        except ValueError as exc:
-            self.add_error("opens", str(exc))
-        try:
-            self.instance.closes_minute = parse_hhmm(data.get("closes", ""), allow_midnight_end=True)
-        except ValueError as exc:
-            self.add_error("closes", str(exc))
-        if not self.errors and self.instance.opens_minute >= self.instance.closes_minute:
-            self.add_error("closes", "A slot closes after it opens, within one day.")
+        self.slot = None
+        if "weekday" in data and "opens" in data and "closes" in data:
+            try:
+                self.slot = opening_slot_parse(weekday=data["weekday"], opens=data["opens"], closes=data["closes"])
+            except InvalidInput as exc:
+                add_domain_error(self, exc)
         return data
 
 
@@ -166,22 +139,21 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
             return CHEF_READONLY
         return CHEF_READONLY[1:]  # staff pick the chef of a new kitchen
 
-    def get_inlines(self, request, obj):
-        # menus (a higher app) adds its dish inline through ``extra_kitchen_inlines``.
-        return [*self.inlines, *extra_kitchen_inlines]
-
     def changelist_view(self, request, extra_context=None):
         if is_kitchen_chef(request.user):
             kitchen_ensure_for_chef(chef=request.user)  # never an empty list for a chef
         return super().changelist_view(request, extra_context)
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        catalog_changed()
+    def has_delete_permission(self, request, obj=None):
+        return False  # a kitchen leaves the catalog paused or with its chef's erasure; orders refer to it
 
-    def save_formset(self, request, form, formset, change):
-        super().save_formset(request, form, formset, change)
-        catalog_changed()
+    def save_model(self, request, obj, form, change):
+        """Staff add a kitchen for a chef, or anyone changes one: through the services."""
+        fields = {name: form.cleaned_data[name] for name in form.changed_data if name in KITCHEN_EDITABLE_FIELDS}
+        kitchen = obj if change else kitchen_ensure_for_chef(chef=obj.chef)
+        if fields:
+            kitchen = kitchen_update(kitchen=kitchen, **fields)
+        adopt_saved(obj, kitchen)
 
     def has_approve_permission(self, request) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
@@ -199,7 +171,3 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
             self.message_user(request, f"{approved} kitchen(s) approved.", messages.SUCCESS)
         if incomplete:
             self.message_user(request, f"Not approved, no location yet: {', '.join(incomplete)}.", messages.WARNING)
-
-
-# Inline classes of higher apps shown on the kitchen page (menus registers its dishes).
-extra_kitchen_inlines: list[type[admin.options.InlineModelAdmin]] = []

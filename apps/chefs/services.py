@@ -1,7 +1,13 @@
-"""Every write of chefs: the kitchen, its opening hours, approval."""
+"""Every write of chefs: the kitchen, its opening hours, approval.
+
+The rules of a kitchen's location and of its opening hours live here once; the chef
+API's serializers and the admin's forms call the same checks before they write, so
+both refuse the same input with the same message."""
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import transaction
@@ -10,9 +16,10 @@ from django.utils import timezone
 from apps.accounts.models import Role, User
 from apps.chefs.errors import KitchenIncomplete, KitchenNotFound
 from apps.chefs.events import KitchenApproved
-from apps.chefs.models import Kitchen, OpeningHours
+from apps.chefs.models import Kitchen, OpeningHours, parse_hhmm
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from foodiefast.cache import namespace_bump
+from foodiefast.errors import InvalidInput
 from foodiefast.events import publish
 
 KITCHEN_EDITABLE_FIELDS = (
@@ -28,6 +35,55 @@ KITCHEN_EDITABLE_FIELDS = (
     "prep_minutes",
     "is_paused",
 )
+
+
+LAT_LNG_TOGETHER = "Give lat and lng together."
+APPROVED_KEEPS_LOCATION = "An approved kitchen keeps its location (lat and lng)."
+SLOT_WITHIN_ONE_DAY = "A slot closes after it opens, within one day (a service past midnight is two slots)."
+
+# One slot of a week: (weekday with Monday 0, opens_minute, closes_minute).
+Slot = tuple[int, int, int]
+
+
+def kitchen_location_check(*, kitchen: Kitchen, changes: Mapping[str, Any]) -> None:
+    """The location rule for a change of ``kitchen``: ``lat`` and ``lng`` change
+    together (both given, both set or both cleared), and an approved kitchen keeps
+    its location. Raises ``InvalidInput`` (on ``lat``) or ``KitchenIncomplete``."""
+    if ("lat" in changes) != ("lng" in changes) or (changes.get("lat") is None) != (changes.get("lng") is None):
+        raise InvalidInput(LAT_LNG_TOGETHER, fields={"lat": [LAT_LNG_TOGETHER]})
+    if kitchen.is_approved and "lat" in changes and changes["lat"] is None:
+        raise KitchenIncomplete(APPROVED_KEEPS_LOCATION)
+
+
+def opening_slot_parse(*, weekday: int, opens: str, closes: str) -> Slot:
+    """One slot as written by a chef (``HH:MM``, local time) in minutes since local
+    midnight: within one day, ``opens`` before ``closes``, ``closes`` may be 24:00.
+    Raises ``InvalidInput`` with the message under ``opens`` or ``closes``."""
+    errors: dict[str, list[str]] = {}
+    minutes: dict[str, int] = {}
+    for name, value, allow_midnight_end in (("opens", opens, False), ("closes", closes, True)):
+        try:
+            minutes[name] = parse_hhmm(value, allow_midnight_end=allow_midnight_end)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if not errors and minutes["opens"] >= minutes["closes"]:
+        errors["closes"] = [SLOT_WITHIN_ONE_DAY]
+    if errors:
+        name, messages = next(iter(errors.items()))
+        raise InvalidInput(f"{name}: {messages[0]}", fields=errors)
+    return weekday, minutes["opens"], minutes["closes"]
+
+
+def opening_hours_check(*, slots: Iterable[Slot]) -> None:
+    """No two slots of one weekday overlap (one may start when the other ends).
+    Raises ``InvalidInput`` naming the first such weekday."""
+    by_day: dict[int, list[tuple[int, int]]] = {}
+    for weekday, opens_minute, closes_minute in slots:
+        by_day.setdefault(weekday, []).append((opens_minute, closes_minute))
+    for day in sorted(by_day):
+        spans = sorted(by_day[day])
+        if any(start < end for (_, end), (start, _) in itertools.pairwise(spans)):
+            raise InvalidInput(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
 
 
 def catalog_changed() -> None:
@@ -58,15 +114,15 @@ def kitchen_ensure_for_user_id(*, user_id: str) -> Kitchen | None:
 @transaction.atomic
 def kitchen_update(*, kitchen: Kitchen, **fields: Any) -> Kitchen:
     """Change the chef-editable profile fields (never approval or rating).
-    Locks the kitchen row; invalidates cached browse answers after commit."""
+    Locks the kitchen row; invalidates cached browse answers after commit. Raises
+    what :func:`kitchen_location_check` raises."""
     unknown = set(fields) - set(KITCHEN_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {sorted(unknown)}")
     kitchen = Kitchen.objects.select_for_update().get(pk=kitchen.pk)
+    kitchen_location_check(kitchen=kitchen, changes=fields)
     for name, value in fields.items():
         setattr(kitchen, name, value)
-    if kitchen.is_approved and not kitchen.has_location:
-        raise KitchenIncomplete("An approved kitchen cannot lose its location.")
     kitchen.save()
     catalog_changed()
     return kitchen
@@ -102,10 +158,12 @@ def kitchen_approve_by_email(*, email: str, by: User | None = None) -> Kitchen:
 
 
 @transaction.atomic
-def opening_hours_replace(*, kitchen: Kitchen, slots: list[tuple[int, int, int]]) -> list[OpeningHours]:
+def opening_hours_replace(*, kitchen: Kitchen, slots: list[Slot]) -> list[OpeningHours]:
     """Replace the whole week with ``slots`` of ``(weekday, opens_minute, closes_minute)``
-    (already validated: ``[]`` closes the kitchen all week). Locks the kitchen row so
-    two replacements do not interleave; invalidates cached browse answers."""
+    (each from :func:`opening_slot_parse`; ``[]`` closes the kitchen all week).
+    Raises ``InvalidInput`` for overlapping slots (nothing changes). Locks the kitchen
+    row so two replacements do not interleave; invalidates cached browse answers."""
+    opening_hours_check(slots=slots)
     Kitchen.objects.select_for_update().filter(pk=kitchen.pk).first()
     OpeningHours.objects.filter(kitchen=kitchen).delete()
     created = OpeningHours.objects.bulk_create(

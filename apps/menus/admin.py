@@ -1,18 +1,17 @@
 """Dishes in the admin: a chef edits their own (inline on the kitchen page too),
-toggles availability and sets today's portions from the list; staff see all."""
+toggles availability and sets today's portions from the list; staff see all.
+
+Every save, action and removal goes through the menus services, as the chef API's."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 
-from apps.accounts.admin_site import https_formfield, is_kitchen_chef
-from apps.chefs.admin import ChefOwnedAdminMixin, extra_kitchen_inlines
+from apps.accounts.admin_site import ChefOwnedAdminMixin, add_inline, adopt_saved, https_formfield, is_kitchen_chef
 from apps.chefs.models import Kitchen
-from apps.chefs.services import catalog_changed
-from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, from_mask, to_mask
-from apps.menus.services import dish_delete
-from foodiefast.localtime import local_today
+from apps.menus import services
+from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, from_mask
 
 
 class DishAdminForm(forms.ModelForm):
@@ -59,25 +58,59 @@ class DishAdminForm(forms.ModelForm):
             self.add_error("allergens", "Declare the allergens, or tick 'contains none of the 14'.")
         elif allergens and none:
             self.add_error("contains_no_allergen", "Untick this: allergens are ticked above.")
-        self.instance.allergen_mask = to_mask(allergens, ALLERGENS)
-        self.instance.dietary_mask = to_mask(data.get("dietary_tags") or [], DIETARY_TAGS)
+        data["allergens"] = allergens
+        data["dietary_tags"] = data.get("dietary_tags") or []
         if data.get("portions_left") is None and data.get("portions_per_day") is not None:
             data["portions_left"] = data["portions_per_day"]
-        if data.get("portions_left") is not None and data["portions_left"] < 0:
-            self.add_error("portions_left", "Portions left cannot be negative.")
-        set_stock_date(self.instance, self.changed_data)
         return data
 
 
-def set_stock_date(dish: Dish, changed: list[str]) -> None:
-    """Portions set by hand (or a new dish's) count for today."""
-    if dish.stock_date is None or "portions_left" in changed:
-        dish.stock_date = local_today()
+def dish_save_form(form: forms.ModelForm, *, kitchen: Kitchen | None = None) -> Dish:
+    """A dish form of the admin (the change page, the list's editable columns, the
+    kitchen page's inline) saved through the services: a new dish is created, an
+    existing one changes only in what the form changed."""
+    data, dish = form.cleaned_data, form.instance
+    if dish._state.adding:
+        return services.dish_create(
+            kitchen=kitchen or data["kitchen"],
+            name=data["name"],
+            description=data.get("description", ""),
+            photo_url=data.get("photo_url", ""),
+            price_cents=data["price_cents"],
+            allergens=data["allergens"],
+            dietary_tags=data.get("dietary_tags", ()),
+            portions_per_day=data["portions_per_day"],
+            portions_left=data.get("portions_left"),
+            is_available=data.get("is_available", True),
+        )
+    changed = set(form.changed_data)
+    if "contains_no_allergen" in changed:
+        changed.add("allergens")
+    changes = {name: data[name] for name in services.DISH_EDITABLE_FIELDS if name in changed and name in data}
+    return services.dish_update(dish=dish, **changes) if changes else dish
+
+
+class DishFormSet(forms.BaseInlineFormSet):
+    """The kitchen page's dishes, saved one by one through the services."""
+
+    def save(self, commit=True):
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        for form in self.forms:
+            if not commit or not form.has_changed():
+                continue
+            adding = form.instance._state.adding
+            dish = dish_save_form(form, kitchen=self.instance)
+            if adding:
+                self.new_objects.append(dish)
+            else:
+                self.changed_objects.append((dish, form.changed_data))
+        return self.new_objects + [dish for dish, _ in self.changed_objects]
 
 
 class DishInline(ChefOwnedAdminMixin, admin.TabularInline):
     model = Dish
     form = DishAdminForm
+    formset = DishFormSet
     chef_field = "kitchen__chef"
     chef_may_add = True
     can_delete = False
@@ -100,7 +133,7 @@ class DishInline(ChefOwnedAdminMixin, admin.TabularInline):
         return obj is None or obj.chef_id == request.user.pk
 
 
-extra_kitchen_inlines.append(DishInline)
+add_inline(Kitchen, DishInline)
 
 
 @admin.register(Dish)
@@ -124,6 +157,9 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
 
+    def get_readonly_fields(self, request, obj=None):
+        return ("kitchen",) if obj is not None else ()  # a dish stays in its kitchen (orders refer to it)
+
     def get_list_filter(self, request):
         return ("is_available",) if is_kitchen_chef(request.user) else self.list_filter
 
@@ -144,22 +180,20 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
         return False  # orders refer to dishes: "remove from menu" soft-deletes instead
 
     def save_model(self, request, obj, form, change):
-        set_stock_date(obj, form.changed_data)  # the list's editable columns
-        super().save_model(request, obj, form, change)
-        catalog_changed()
+        adopt_saved(obj, dish_save_form(form))
 
     @admin.action(description="Remove from the menu (kept for past orders)")
     def remove_from_menu(self, request, queryset):
         for dish in queryset:
-            dish_delete(dish=dish)
+            services.dish_delete(dish=dish)
         self.message_user(request, "Removed from the menu.", messages.SUCCESS)
 
     @admin.action(description="Make available")
     def make_available(self, request, queryset):
-        queryset.update(is_available=True)
-        catalog_changed()
+        for dish in queryset:
+            services.dish_update(dish=dish, is_available=True)
 
     @admin.action(description="Make unavailable")
     def make_unavailable(self, request, queryset):
-        queryset.update(is_available=False)
-        catalog_changed()
+        for dish in queryset:
+            services.dish_update(dish=dish, is_available=False)

@@ -44,8 +44,10 @@ def dish_create(
     photo_url: str = "",
     dietary_tags: Iterable[str] = (),
     is_available: bool = True,
+    portions_left: int | None = None,
 ) -> Dish:
-    """Add a dish to ``kitchen``'s menu with today's stock full (``portions_per_day``).
+    """Add a dish to ``kitchen``'s menu with today's stock full (``portions_per_day``)
+    unless ``portions_left`` says otherwise.
 
     ``allergens`` is the required declaration (an empty list: none of the 14); an
     unknown code raises ``ValueError`` (the API validates first). Invalidates cached
@@ -61,7 +63,7 @@ def dish_create(
         dietary_mask=to_mask(dietary_tags, DIETARY_TAGS),
         allergen_mask=to_mask(allergens, ALLERGENS),
         portions_per_day=portions_per_day,
-        portions_left=portions_per_day,
+        portions_left=portions_per_day if portions_left is None else portions_left,
         stock_date=local_today(),
         is_available=is_available,
     )

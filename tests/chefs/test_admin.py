@@ -197,9 +197,8 @@ def test_a_chef_edits_their_kitchen_but_not_its_approval(chef_a):
     chef_a.refresh_from_db()
     assert chef_a.display_name == "Chez Alice et fils"
     assert chef_a.is_approved is False
-    hours.refresh_from_db()
-    assert (hours.weekday, hours.opens_minute, hours.closes_minute) == (2, 18 * 60 + 30, 24 * 60)
-    assert OpeningHours.objects.filter(kitchen=chef_a).count() == 1
+    week = OpeningHours.objects.filter(kitchen=chef_a).values_list("weekday", "opens_minute", "closes_minute")
+    assert list(week) == [(2, 18 * 60 + 30, 24 * 60)]  # the week replaced, as the chef API's PUT does
 
 
 def test_an_approved_kitchen_keeps_its_location_and_slots_do_not_overlap(chef_a):
@@ -299,3 +298,143 @@ def test_admin_lists_do_not_query_per_row():
     many = [queries(reverse("admin:menus_dish_changelist")), queries(reverse("admin:chefs_kitchen_changelist"))]
 
     assert few == many
+
+
+# The same rules refused by the admin's forms and by the chef API, from one implementation.
+
+
+def kitchen_form(kitchen, **changes) -> dict:
+    hours = list(kitchen.opening_hours.all())
+    form = {
+        "display_name": kitchen.display_name,
+        "cuisine": kitchen.cuisine,
+        "address": kitchen.address,
+        "lat": "" if kitchen.lat is None else str(kitchen.lat),
+        "lng": "" if kitchen.lng is None else str(kitchen.lng),
+        "delivery_radius_km": str(kitchen.delivery_radius_km),
+        "delivery_fee_cents": str(kitchen.delivery_fee_cents),
+        "prep_minutes": str(kitchen.prep_minutes),
+        "opening_hours-TOTAL_FORMS": str(len(hours)),
+        "opening_hours-INITIAL_FORMS": str(len(hours)),
+        "dishes-TOTAL_FORMS": "0",
+        "dishes-INITIAL_FORMS": "0",
+    }
+    for i, slot in enumerate(hours):
+        form |= {
+            f"opening_hours-{i}-id": str(slot.pk),
+            f"opening_hours-{i}-kitchen": str(kitchen.pk),
+            f"opening_hours-{i}-weekday": str(slot.weekday),
+            f"opening_hours-{i}-opens": slot.opens,
+            f"opening_hours-{i}-closes": slot.closes,
+        }
+    return form | changes
+
+
+def with_slots(form: dict, kitchen, slots: list[tuple[int, str, str]]) -> dict:
+    """``form`` with its opening hours replaced by new rows ``(weekday, opens, closes)``."""
+    form = {k: v for k, v in form.items() if not k.startswith("opening_hours-")}
+    form |= {"opening_hours-TOTAL_FORMS": str(len(slots)), "opening_hours-INITIAL_FORMS": "0"}
+    for i, (weekday, opens, closes) in enumerate(slots):
+        form |= {
+            f"opening_hours-{i}-kitchen": str(kitchen.pk),
+            f"opening_hours-{i}-weekday": str(weekday),
+            f"opening_hours-{i}-opens": opens,
+            f"opening_hours-{i}-closes": closes,
+        }
+    return form
+
+
+@pytest.mark.parametrize(
+    ("slots", "message"),
+    [
+        ([(0, "12:00", "14:30"), (0, "14:00", "15:00")], "Slots of Monday overlap."),
+        ([(2, "22:00", "02:00")], "A slot closes after it opens, within one day (a service past midnight is two slots)."),
+        ([(2, "noon", "14:00")], "Use HH:MM."),
+    ],
+)
+def test_admin_and_api_refuse_the_same_opening_hours_with_the_same_message(chef_a, make_client, slots, message):
+    before = list(chef_a.opening_hours.values_list("weekday", "opens_minute", "closes_minute"))
+    url = reverse("admin:chefs_kitchen_change", args=[chef_a.pk])
+
+    page = logged_in(chef_a.chef).post(url, with_slots(kitchen_form(chef_a), chef_a, slots))
+    api = make_client(chef_a.chef).put(
+        "/api/v1/chef/opening-hours", [{"weekday": d, "opens": o, "closes": c} for d, o, c in slots]
+    )
+
+    assert page.status_code == 200  # the form again
+    assert message in page.content.decode()
+    assert api.status_code == 400
+    assert [message] in api.json()["fields"].values()
+    assert list(chef_a.opening_hours.values_list("weekday", "opens_minute", "closes_minute")) == before
+
+
+def test_admin_and_api_refuse_half_a_location_with_the_same_message(make_client):
+    kitchen = KitchenFactory(unapproved=True)
+    url = reverse("admin:chefs_kitchen_change", args=[kitchen.pk])
+
+    page = logged_in(kitchen.chef).post(url, kitchen_form(kitchen, lng=""))
+    api = make_client(kitchen.chef).patch("/api/v1/chef/profile", {"lat": 48.9})
+
+    assert page.status_code == 200
+    assert "Give lat and lng together." in page.content.decode()
+    assert api.status_code == 400
+    assert api.json()["fields"] == {"lat": ["Give lat and lng together."]}
+    kitchen.refresh_from_db()
+    assert (kitchen.lat, kitchen.lng) == (48.861, 2.336)
+
+
+def test_admin_and_api_keep_an_approved_kitchen_s_location_with_the_same_message(chef_a, make_client):
+    url = reverse("admin:chefs_kitchen_change", args=[chef_a.pk])
+
+    page = logged_in(chef_a.chef).post(url, kitchen_form(chef_a, lat="", lng=""))
+    api = make_client(chef_a.chef).patch("/api/v1/chef/profile", {"lat": None, "lng": None})
+
+    assert page.status_code == 200
+    assert "An approved kitchen keeps its location (lat and lng)." in page.content.decode()
+    assert api.status_code == 409
+    assert api.json() == {
+        "code": "kitchen_incomplete",
+        "detail": "An approved kitchen keeps its location (lat and lng).",
+    }
+    chef_a.refresh_from_db()
+    assert chef_a.lat is not None
+
+
+def test_hours_and_dishes_changed_on_the_kitchen_page_reach_browsing(chef_a, api, django_capture_on_commit_callbacks):
+    url = reverse("admin:chefs_kitchen_change", args=[chef_a.pk])
+    assert api.get(f"/api/v1/chefs/{chef_a.pk}").json()["opening_hours"] != []  # cached
+    form = with_slots(kitchen_form(chef_a), chef_a, [(4, "19:00", "23:00")]) | {
+        "dishes-TOTAL_FORMS": "1",
+        "dishes-0-kitchen": str(chef_a.pk),
+        "dishes-0-name": "Tarte Tatin",
+        "dishes-0-price_cents": "750",
+        "dishes-0-allergens": ["gluten", "milk"],
+        "dishes-0-portions_per_day": "8",
+        "dishes-0-is_available": "on",
+    }
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = logged_in(chef_a.chef).post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    page = api.get(f"/api/v1/chefs/{chef_a.pk}").json()
+    assert page["opening_hours"] == [{"weekday": 4, "opens": "19:00", "closes": "23:00"}]
+    tart = next(d for d in page["dishes"] if d["name"] == "Tarte Tatin")
+    assert (tart["portions_left"], tart["allergens"]) == (8, ["gluten", "milk"])
+
+
+def test_the_admin_availability_actions_reach_browsing(chef_a, api, django_capture_on_commit_callbacks):
+    dish = chef_a.dishes.get()
+    client = logged_in(chef_a.chef)
+    assert len(api.get(f"/api/v1/chefs/{chef_a.pk}").json()["dishes"]) == 1  # cached
+    changelist = reverse("admin:menus_dish_changelist")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "make_unavailable", "_selected_action": [str(dish.pk)]})
+    hidden = api.get(f"/api/v1/chefs/{chef_a.pk}").json()["dishes"]
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(changelist, {"action": "make_available", "_selected_action": [str(dish.pk)]})
+    shown = api.get(f"/api/v1/chefs/{chef_a.pk}").json()["dishes"]
+
+    assert hidden == []
+    assert [d["id"] for d in shown] == [str(dish.pk)]

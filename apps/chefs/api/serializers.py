@@ -1,9 +1,9 @@
-import itertools
-
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen, parse_hhmm
+from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen
+from apps.chefs.services import opening_hours_check, opening_slot_parse
+from foodiefast.errors import InvalidInput
 
 
 class ProfileOutput(serializers.ModelSerializer):
@@ -48,11 +48,8 @@ class ProfileInput(serializers.Serializer):
     delivery_fee_cents = serializers.IntegerField(min_value=0, max_value=100_000)
     prep_minutes = serializers.IntegerField(min_value=1, max_value=240)
     is_paused = serializers.BooleanField()
-
-    def validate(self, attrs):
-        if ("lat" in attrs) != ("lng" in attrs) or (attrs.get("lat") is None) != (attrs.get("lng") is None):
-            raise serializers.ValidationError({"lat": ["Send lat and lng together."]})
-        return attrs
+    # The location rule (lat and lng together, an approved kitchen keeps its
+    # location) is checked by the service, for the admin too.
 
 
 class OpeningSlot(serializers.Serializer):
@@ -61,21 +58,12 @@ class OpeningSlot(serializers.Serializer):
     closes = serializers.CharField(help_text="HH:MM, up to 24:00")
 
     def validate(self, attrs):
-        errors = {}
         try:
-            attrs["opens_minute"] = parse_hhmm(attrs["opens"], allow_midnight_end=False)
-        except ValueError as exc:
-            errors["opens"] = [str(exc)]
-        try:
-            attrs["closes_minute"] = parse_hhmm(attrs["closes"], allow_midnight_end=True)
-        except ValueError as exc:
-            errors["closes"] = [str(exc)]
-        if errors:
-            raise serializers.ValidationError(errors)
-        if attrs["opens_minute"] >= attrs["closes_minute"]:
-            raise serializers.ValidationError(
-                {"closes": ["A slot must close after it opens, within one day (a service past midnight is two slots)."]}
+            _, attrs["opens_minute"], attrs["closes_minute"] = opening_slot_parse(
+                weekday=attrs["weekday"], opens=attrs["opens"], closes=attrs["closes"]
             )
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.extra["fields"]) from exc
         return attrs
 
 
@@ -83,14 +71,10 @@ class OpeningHoursInput(serializers.ListSerializer):
     child = OpeningSlot()
 
     def validate(self, attrs):
-        by_day: dict[int, list[tuple[int, int]]] = {}
-        for slot in attrs:
-            by_day.setdefault(slot["weekday"], []).append((slot["opens_minute"], slot["closes_minute"]))
-        for day, spans in by_day.items():
-            spans.sort()
-            for (_, end), (start, _) in itertools.pairwise(spans):
-                if start < end:
-                    raise serializers.ValidationError(f"Slots of weekday {day} overlap.")
+        try:
+            opening_hours_check(slots=[(s["weekday"], s["opens_minute"], s["closes_minute"]) for s in attrs])
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.detail) from exc
         return attrs
 
 
