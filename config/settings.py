@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "apps.chefs",
     "apps.menus",
     "apps.orders",
+    "apps.demo",
     "apps.payments",
     "apps.tracking",
 ]

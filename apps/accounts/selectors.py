@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from apps.accounts.models import User
+from apps.accounts.models import User, normalize_email
 
 
-def user_get(*, user_id) -> User | None:
-    return User.objects.filter(pk=user_id, is_active=True).first()
+def user_get_by_email(*, email: str) -> User | None:
+    """The account with this email (as normalised at sign-up), active or not."""
+    return User.objects.filter(email=normalize_email(email)).first()

@@ -44,11 +44,29 @@ def user_register(*, email: str, password: str, full_name: str, role: str = Role
     if User.objects.filter(email=email).exists():
         raise taken
     try:
-        with transaction.atomic():
-            user = User.objects.create_user(email=email, password=password, full_name=full_name, role=role)
-            publish(UserRegistered(user_id=str(user.pk), role=user.role))
+        return user_create(email=email, password=password, full_name=full_name, role=role)
     except IntegrityError as exc:  # a concurrent registration took the email first
         raise taken from exc
+
+
+@transaction.atomic
+def user_create(
+    *, email: str, password: str, full_name: str, role: str, is_staff: bool = False, is_superuser: bool = False
+) -> User:
+    """Write a new account and announce ``UserRegistered`` (chefs then open their
+    kitchen): what :func:`user_register` does once its self-service checks passed,
+    and how accounts made on the platform's side (the demo logins, staff) are
+    created, so every account is announced the same way. Raises ``IntegrityError``
+    for a taken email."""
+    user = User.objects.create_user(
+        email=normalize_email(email),
+        password=password,
+        full_name=full_name,
+        role=role,
+        is_staff=is_staff,
+        is_superuser=is_superuser,
+    )
+    publish(UserRegistered(user_id=str(user.pk), role=user.role))
     return user
 
 
