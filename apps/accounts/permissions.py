@@ -1,3 +1,5 @@
+"""API permissions by role, for every app's views (roles belong to accounts)."""
+
 from rest_framework.permissions import BasePermission
 
 from apps.accounts.models import Role

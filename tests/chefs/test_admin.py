@@ -348,7 +348,10 @@ def with_slots(form: dict, kitchen, slots: list[tuple[int, str, str]]) -> dict:
     ("slots", "message"),
     [
         ([(0, "12:00", "14:30"), (0, "14:00", "15:00")], "Slots of Monday overlap."),
-        ([(2, "22:00", "02:00")], "A slot closes after it opens, within one day (a service past midnight is two slots)."),
+        (
+            [(2, "22:00", "02:00")],
+            "A slot closes after it opens, within one day (a service past midnight is two slots).",
+        ),
         ([(2, "noon", "14:00")], "Use HH:MM."),
     ],
 )

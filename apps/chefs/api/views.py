@@ -2,8 +2,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import IsChef
 from apps.chefs import selectors, services
-from apps.chefs.api.permissions import IsChef
 from apps.chefs.api.serializers import OpeningHoursInput, OpeningSlot, OpeningSlotOutput, ProfileInput, ProfileOutput
 from foodiefast.errors import InvalidInput
 

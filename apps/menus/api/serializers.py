@@ -1,7 +1,6 @@
 from django.conf import settings
 from rest_framework import serializers
 
-from apps.chefs.api.serializers import OpeningSlotOutput
 from apps.chefs.models import Kitchen
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish
 from foodiefast.geo import travel_minutes
@@ -126,8 +125,16 @@ class ChefPublicOutput(serializers.Serializer):
         return obj.prep_minutes + travel_minutes(distance, settings.COURIER_SPEED_KMH)
 
 
+class OpeningSlotPublicOutput(serializers.Serializer):
+    """One slot of a kitchen's week on its public page (as the chef API shows it)."""
+
+    weekday = serializers.IntegerField()
+    opens = serializers.CharField()
+    closes = serializers.CharField()
+
+
 class ChefDetailOutput(ChefPublicOutput):
-    opening_hours = OpeningSlotOutput(many=True)
+    opening_hours = OpeningSlotPublicOutput(many=True)
     dishes = DishPublicOutput(many=True, source="dishes_today")
 
 

@@ -7,8 +7,8 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.permissions import IsChef
 from apps.chefs import selectors as chef_selectors
-from apps.chefs.api.permissions import IsChef
 from apps.chefs.services import kitchen_ensure_for_chef
 from apps.menus import selectors, services
 from apps.menus.api import browse_cache
