@@ -55,6 +55,9 @@ def payment_get(*, reference: str, for_update: bool = False) -> Payment:
 
 
 def payment_checkout(payment: Payment) -> Checkout:
+    """What the owner's app needs for ``payment`` (a replayed order, ``GET`` of the
+    order, another card after a decline): the same intent and ``client_secret`` while
+    the payment is payable, no secret once it is authorized, captured or dead."""
     payable = payment.is_payable and bool(payment.client_secret)
     return Checkout(
         payment_id=str(payment.pk),
@@ -67,14 +70,6 @@ def payment_checkout(payment: Payment) -> Checkout:
         client_secret=payment.client_secret if payable else None,
         publishable_key=get_gateway(payment.provider).publishable_key,
     )
-
-
-def payment_get_checkout(*, reference: str) -> Checkout:
-    """Hand the owner the checkout again (a replayed order, ``GET`` of the order,
-    another card after a decline): the same intent and ``client_secret`` while the
-    payment is payable, no secret once it is authorized, captured or dead.
-    Raises ``PaymentNotFound``."""
-    return payment_checkout(payment_get(reference=reference))
 
 
 def payments_to_reconcile(*, created_before: datetime, created_after: datetime) -> QuerySet[Payment]:

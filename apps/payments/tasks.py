@@ -34,12 +34,6 @@ def process_stripe_event_task(self, event_pk: int) -> str:
 
 
 @shared_task
-def payment_sync_task(payment_id: str) -> str:
-    """Re-read one payment's intent from the provider and apply it."""
-    return services.payment_sync_from_provider(payment_id=payment_id, source="task").status
-
-
-@shared_task
 def payments_reconcile_task() -> int:
     """Every minute (beat): sync payments whose webhook is late or lost."""
     return services.payment_reconcile()

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from apps.payments import services
 from apps.payments.models import Payment, PaymentStatus
-from apps.payments.selectors import payment_get_checkout
+from apps.payments.selectors import payment_checkout, payment_get
 from tests.factories.accounts import UserFactory
 from tests.payments.conftest import kinds, new_reference
 
@@ -50,7 +50,7 @@ def test_the_demo_gateway_voids_and_syncs_offline(demo, announced, django_captur
         assert services.payment_sync_from_provider(payment_id=checkout.payment_id).status == PaymentStatus.AUTHORIZED
         services.payment_cancel(reference=reference)
 
-    assert payment_get_checkout(reference=reference).status == PaymentStatus.CANCELED
+    assert payment_checkout(payment_get(reference=reference)).status == PaymentStatus.CANCELED
     assert kinds(announced) == ["PaymentAuthorized", "PaymentCanceled"]
 
 

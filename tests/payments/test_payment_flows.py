@@ -18,7 +18,7 @@ from apps.payments.errors import (
 from apps.payments.gateways import stripe as stripe_gateway
 from apps.payments.gateways.base import GatewayInvalidRequest, GatewayUnavailable
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund
-from apps.payments.selectors import payment_get_checkout
+from apps.payments.selectors import payment_checkout, payment_get
 from foodiefast.idempotency import IdempotencyKeyReused
 from tests.payments.conftest import deliver, kinds, new_reference
 from tests.payments.signing import event_payload
@@ -81,7 +81,7 @@ def test_authorize_capture_partial_refund_then_full_refund(
 ):
     with django_capture_on_commit_callbacks(execute=True):
         checkout = _authorized(stripe_double)
-        assert payment_get_checkout(reference=checkout.reference).client_secret is None  # no longer payable
+        assert payment_checkout(payment_get(reference=checkout.reference)).client_secret is None  # no longer payable
 
         captured = services.payment_capture(reference=checkout.reference)
         assert captured.status == PaymentStatus.CAPTURED
@@ -159,7 +159,7 @@ def test_cancel_before_any_card_leaves_nothing_to_pay(stripe_double, announced, 
         services.payment_cancel(reference=checkout.reference)
 
     assert stripe_double.intent(checkout.payment_intent_id)["status"] == "canceled"
-    assert payment_get_checkout(reference=checkout.reference).client_secret is None
+    assert payment_checkout(payment_get(reference=checkout.reference)).client_secret is None
     with pytest.raises(stripe.InvalidRequestError):  # the app can no longer pay it
         stripe_double.pay(checkout.payment_intent_id)
     assert kinds(announced) == ["PaymentCanceled"]
@@ -187,7 +187,7 @@ def test_a_declined_card_leaves_the_payment_payable_with_the_same_intent(
 
     assert payment.status == PaymentStatus.FAILED
     assert payment.failure_code == "card_declined"
-    again = payment_get_checkout(reference=checkout.reference)
+    again = payment_checkout(payment_get(reference=checkout.reference))
     assert again.payment_intent_id == checkout.payment_intent_id
     assert again.client_secret == checkout.client_secret
     assert kinds(announced) == ["PaymentFailed"]
