@@ -140,3 +140,20 @@ def test_chef_dish_list_page_size_above_100_is_invalid(make_client, kitchen):
     response = make_client(kitchen.chef).get("/api/v1/chef/dishes?page_size=101")
     assert response.status_code == 400
     assert response.json()["code"] == "invalid"
+
+
+@pytest.mark.parametrize("dishes", [1, 30])
+def test_the_chef_s_dish_list_takes_the_same_queries_whatever_its_length(
+    make_client, kitchen, django_assert_num_queries, dishes
+):
+    DishFactory.create_batch(dishes, kitchen=kitchen)
+    DishFactory(kitchen=KitchenFactory())  # another chef's dish is neither listed nor counted
+    client = make_client(kitchen.chef)
+
+    # the signed-in user, the count, the page
+    with django_assert_num_queries(3):
+        response = client.get("/api/v1/chef/dishes?page_size=100")
+
+    assert response.status_code == 200
+    assert response.json()["count"] == dishes
+    assert len(response.json()["results"]) == dishes
