@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import UserCreationForm
 
+from apps.accounts.admin_site import adopt_saved
 from apps.accounts.models import User
+from apps.accounts.services import user_create
 
 
 class UserCreateForm(UserCreationForm):
@@ -28,3 +30,14 @@ class UserAdmin(DjangoUserAdmin):
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "full_name", "role", "password1", "password2")}),
     )
+
+    def save_model(self, request, obj, form, change):
+        """A new account is created by ``user_create``, so it is announced like a
+        sign-up (a chef added here gets their kitchen); changes are staff's own edits."""
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        user = user_create(
+            email=obj.email, password=form.cleaned_data["password1"], full_name=obj.full_name, role=obj.role
+        )
+        adopt_saved(obj, user)

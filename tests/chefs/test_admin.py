@@ -7,6 +7,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from apps.accounts.models import User
 from apps.chefs.models import Kitchen, OpeningHours
 from apps.menus.models import Dish
 from tests.factories.accounts import DEFAULT_PASSWORD, UserFactory
@@ -442,3 +443,32 @@ def test_the_admin_availability_actions_reach_browsing(chef_a, api, django_captu
 
     assert hidden == []
     assert [d["id"] for d in shown] == [str(dish.pk)]
+
+
+def test_an_account_added_in_the_admin_is_announced_like_a_sign_up(django_capture_on_commit_callbacks):
+    from apps.accounts.events import UserRegistered
+    from foodiefast.events import add_local_listener
+
+    client = logged_in(UserFactory(staff=True))
+    seen = []
+    remove = add_local_listener(seen.append)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("admin:accounts_user_add"),
+                {
+                    "email": "New.Chef@Example.com",
+                    "full_name": "New Chef",
+                    "role": "chef",
+                    "password1": "a-long-kitchen-secret",
+                    "password2": "a-long-kitchen-secret",
+                },
+            )
+    finally:
+        remove()
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    user = User.objects.get(email="new.chef@example.com")
+    assert response.url == reverse("admin:accounts_user_change", args=[user.pk])
+    assert user.check_password("a-long-kitchen-secret")
+    assert [(type(e), e.user_id, e.role) for e in seen] == [(UserRegistered, str(user.pk), "chef")]
