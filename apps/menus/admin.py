@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.validators import MinValueValidator
 
 from apps.accounts.admin_site import ChefOwnedAdminMixin, add_inline, adopt_saved, https_formfield, is_kitchen_chef
 from apps.chefs.models import Kitchen
@@ -50,6 +51,7 @@ class DishAdminForm(forms.ModelForm):
             self.fields["portions_left"].required = False
             self.fields["portions_left"].help_text = "Today's stock (empty: portions per day)."
             self.fields["portions_left"].min_value = 0
+            self.fields["portions_left"].validators.append(MinValueValidator(0))  # as the chef API's
 
     def clean(self):
         data = super().clean()

@@ -472,3 +472,59 @@ def test_an_account_added_in_the_admin_is_announced_like_a_sign_up(django_captur
     assert response.url == reverse("admin:accounts_user_change", args=[user.pk])
     assert user.check_password("a-long-kitchen-secret")
     assert [(type(e), e.user_id, e.role) for e in seen] == [(UserRegistered, str(user.pk), "chef")]
+
+
+def test_the_admin_refuses_negative_portions_left(chef_a):
+    dish = chef_a.dishes.get()
+    client = logged_in(chef_a.chef)
+    form = {
+        "name": dish.name,
+        "price_cents": str(dish.price_cents),
+        "portions_per_day": str(dish.portions_per_day),
+        "portions_left": "-1",
+        "contains_no_allergen": "on",
+        "is_available": "on",
+    }
+
+    response = client.post(reverse("admin:menus_dish_change", args=[dish.pk]), form)
+
+    assert response.status_code == 200  # the form again
+    assert "Ensure this value is greater than or equal to 0." in response.content.decode()
+    dish.refresh_from_db()
+    assert dish.portions_left == dish.portions_per_day
+
+
+def test_staff_add_a_kitchen_for_a_chef_through_the_services():
+    staff = UserFactory(staff=True)
+    chef = UserFactory(chef=True)
+    form = {
+        "chef": str(chef.pk),
+        "display_name": "Chez Nouveau",
+        "cuisine": "Lebanese",
+        "address": "5 rue Y",
+        "lat": "48.87",
+        "lng": "2.35",
+        "delivery_radius_km": "3",
+        "delivery_fee_cents": "250",
+        "prep_minutes": "15",
+        "opening_hours-TOTAL_FORMS": "1",
+        "opening_hours-INITIAL_FORMS": "0",
+        "opening_hours-0-weekday": "1",
+        "opening_hours-0-opens": "12:00",
+        "opening_hours-0-closes": "14:00",
+        "dishes-TOTAL_FORMS": "0",
+        "dishes-INITIAL_FORMS": "0",
+    }
+
+    response = logged_in(staff).post(reverse("admin:chefs_kitchen_add"), form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    kitchen = Kitchen.objects.get(chef=chef)
+    assert response.url == reverse("admin:chefs_kitchen_changelist")
+    assert (kitchen.display_name, kitchen.lat, kitchen.delivery_radius_km, kitchen.is_approved) == (
+        "Chez Nouveau",
+        48.87,
+        3.0,
+        False,
+    )
+    assert list(kitchen.opening_hours.values_list("weekday", "opens_minute", "closes_minute")) == [(1, 720, 840)]
