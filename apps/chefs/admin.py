@@ -17,7 +17,7 @@ from apps.accounts.admin_site import (
     https_formfield,
     is_kitchen_chef,
 )
-from apps.chefs.errors import KitchenIncomplete
+from apps.chefs.errors import KitchenIncomplete, OpeningHoursInvalid
 from apps.chefs.models import Kitchen, OpeningHours, format_minute
 from apps.chefs.services import (
     KITCHEN_EDITABLE_FIELDS,
@@ -30,7 +30,7 @@ from apps.chefs.services import (
     opening_hours_replace,
     opening_slot_parse,
 )
-from foodiefast.errors import DomainError, InvalidInput
+from foodiefast.errors import DomainError
 
 
 class KitchenAdminForm(forms.ModelForm):
@@ -65,7 +65,7 @@ class OpeningHoursFormSet(forms.BaseInlineFormSet):
             return
         try:
             opening_hours_check(slots=self.week())
-        except InvalidInput as exc:
+        except OpeningHoursInvalid as exc:
             raise forms.ValidationError(exc.detail) from exc
 
     def save(self, commit=True):
@@ -96,7 +96,7 @@ class OpeningHoursForm(forms.ModelForm):
         if "weekday" in data and "opens" in data and "closes" in data:
             try:
                 self.slot = opening_slot_parse(weekday=data["weekday"], opens=data["opens"], closes=data["closes"])
-            except InvalidInput as exc:
+            except OpeningHoursInvalid as exc:
                 add_domain_error(self, exc)
         return data
 

@@ -1,6 +1,6 @@
 from rest_framework import status
 
-from foodiefast.errors import DomainError
+from foodiefast.errors import DomainError, InvalidInput
 
 
 class KitchenIncomplete(DomainError):
@@ -13,3 +13,16 @@ class KitchenNotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
     detail = "Not found."
+
+
+class LocationHalfGiven(InvalidInput):
+    """``lat`` without ``lng`` or the other way round (400 ``invalid``, on ``lat``)."""
+
+    detail = "Give lat and lng together."
+
+
+class OpeningHoursInvalid(InvalidInput):
+    """A slot that is not ``HH:MM`` to a later ``HH:MM`` of one day, or slots of one
+    weekday that overlap (400 ``invalid``)."""
+
+    detail = "Invalid opening hours."

@@ -14,12 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.accounts.models import Role, User
-from apps.chefs.errors import KitchenIncomplete, KitchenNotFound
+from apps.chefs.errors import KitchenIncomplete, KitchenNotFound, LocationHalfGiven, OpeningHoursInvalid
 from apps.chefs.events import KitchenApproved
 from apps.chefs.models import Kitchen, OpeningHours, parse_hhmm
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from foodiefast.cache import namespace_bump
-from foodiefast.errors import InvalidInput
 from foodiefast.events import publish
 
 KITCHEN_EDITABLE_FIELDS = (
@@ -37,7 +36,7 @@ KITCHEN_EDITABLE_FIELDS = (
 )
 
 
-LAT_LNG_TOGETHER = "Give lat and lng together."
+LAT_LNG_TOGETHER = LocationHalfGiven.detail
 APPROVED_KEEPS_LOCATION = "An approved kitchen keeps its location (lat and lng)."
 SLOT_WITHIN_ONE_DAY = "A slot closes after it opens, within one day (a service past midnight is two slots)."
 
@@ -48,9 +47,9 @@ Slot = tuple[int, int, int]
 def kitchen_location_check(*, kitchen: Kitchen, changes: Mapping[str, Any]) -> None:
     """The location rule for a change of ``kitchen``: ``lat`` and ``lng`` change
     together (both given, both set or both cleared), and an approved kitchen keeps
-    its location. Raises ``InvalidInput`` (on ``lat``) or ``KitchenIncomplete``."""
+    its location. Raises ``LocationHalfGiven`` (on ``lat``) or ``KitchenIncomplete``."""
     if ("lat" in changes) != ("lng" in changes) or (changes.get("lat") is None) != (changes.get("lng") is None):
-        raise InvalidInput(LAT_LNG_TOGETHER, fields={"lat": [LAT_LNG_TOGETHER]})
+        raise LocationHalfGiven(fields={"lat": [LAT_LNG_TOGETHER]})
     if kitchen.is_approved and "lat" in changes and changes["lat"] is None:
         raise KitchenIncomplete(APPROVED_KEEPS_LOCATION)
 
@@ -58,7 +57,7 @@ def kitchen_location_check(*, kitchen: Kitchen, changes: Mapping[str, Any]) -> N
 def opening_slot_parse(*, weekday: int, opens: str, closes: str) -> Slot:
     """One slot as written by a chef (``HH:MM``, local time) in minutes since local
     midnight: within one day, ``opens`` before ``closes``, ``closes`` may be 24:00.
-    Raises ``InvalidInput`` with the message under ``opens`` or ``closes``."""
+    Raises ``OpeningHoursInvalid`` with the message under ``opens`` or ``closes``."""
     errors: dict[str, list[str]] = {}
     minutes: dict[str, int] = {}
     for name, value, allow_midnight_end in (("opens", opens, False), ("closes", closes, True)):
@@ -70,20 +69,20 @@ def opening_slot_parse(*, weekday: int, opens: str, closes: str) -> Slot:
         errors["closes"] = [SLOT_WITHIN_ONE_DAY]
     if errors:
         name, messages = next(iter(errors.items()))
-        raise InvalidInput(f"{name}: {messages[0]}", fields=errors)
+        raise OpeningHoursInvalid(f"{name}: {messages[0]}", fields=errors)
     return weekday, minutes["opens"], minutes["closes"]
 
 
 def opening_hours_check(*, slots: Iterable[Slot]) -> None:
     """No two slots of one weekday overlap (one may start when the other ends).
-    Raises ``InvalidInput`` naming the first such weekday."""
+    Raises ``OpeningHoursInvalid`` naming the first such weekday."""
     by_day: dict[int, list[tuple[int, int]]] = {}
     for weekday, opens_minute, closes_minute in slots:
         by_day.setdefault(weekday, []).append((opens_minute, closes_minute))
     for day in sorted(by_day):
         spans = sorted(by_day[day])
         if any(start < end for (_, end), (start, _) in itertools.pairwise(spans)):
-            raise InvalidInput(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
+            raise OpeningHoursInvalid(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
 
 
 def catalog_changed() -> None:
@@ -161,7 +160,7 @@ def kitchen_approve_by_email(*, email: str, by: User | None = None) -> Kitchen:
 def opening_hours_replace(*, kitchen: Kitchen, slots: list[Slot]) -> list[OpeningHours]:
     """Replace the whole week with ``slots`` of ``(weekday, opens_minute, closes_minute)``
     (each from :func:`opening_slot_parse`; ``[]`` closes the kitchen all week).
-    Raises ``InvalidInput`` for overlapping slots (nothing changes). Locks the kitchen
+    Raises ``OpeningHoursInvalid`` for overlapping slots (nothing changes). Locks the kitchen
     row so two replacements do not interleave; invalidates cached browse answers."""
     opening_hours_check(slots=slots)
     Kitchen.objects.select_for_update().filter(pk=kitchen.pk).first()

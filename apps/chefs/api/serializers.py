@@ -1,9 +1,9 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.chefs.errors import OpeningHoursInvalid
 from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen
 from apps.chefs.services import opening_hours_check, opening_slot_parse
-from foodiefast.errors import InvalidInput
 
 
 class ProfileOutput(serializers.ModelSerializer):
@@ -62,7 +62,7 @@ class OpeningSlot(serializers.Serializer):
             _, attrs["opens_minute"], attrs["closes_minute"] = opening_slot_parse(
                 weekday=attrs["weekday"], opens=attrs["opens"], closes=attrs["closes"]
             )
-        except InvalidInput as exc:
+        except OpeningHoursInvalid as exc:
             raise serializers.ValidationError(exc.extra["fields"]) from exc
         return attrs
 
@@ -73,7 +73,7 @@ class OpeningHoursInput(serializers.ListSerializer):
     def validate(self, attrs):
         try:
             opening_hours_check(slots=[(s["weekday"], s["opens_minute"], s["closes_minute"]) for s in attrs])
-        except InvalidInput as exc:
+        except OpeningHoursInvalid as exc:
             raise serializers.ValidationError(exc.detail) from exc
         return attrs
 
