@@ -58,7 +58,7 @@ def _demo_kitchen(spec: dict[str, Any], *, password: str, by: User) -> Kitchen:
     """A chef's kitchen as ``spec`` describes it: profile, the whole week, every dish
     (a dish of the same name is updated, not added again), approved if it says so."""
     chef = _demo_user(**spec["chef"], role=Role.CHEF, password=password)
-    kitchen = kitchen_update(kitchen=kitchen_ensure_for_chef(chef=chef), **spec["profile"], prep_minutes=20)
+    kitchen = kitchen_update(kitchen=kitchen_ensure_for_chef(chef=chef), **spec["profile"])
     week = [
         opening_slot_parse(weekday=day, opens=h["opens"], closes=h["closes"])
         for h in spec["hours"]
