@@ -5,6 +5,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from django.conf import settings
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -16,6 +17,17 @@ app.autodiscover_tasks(
 
 # Periodic sweeps. Timers that matter live in the database; these only find what is due.
 app.conf.beat_schedule = {
+    # Events the broker could not take after their commit (foodiefast.outbox).
+    "events-outbox-relay": {
+        "task": "foodiefast.tasks.outbox_relay_task",
+        "schedule": settings.OUTBOX_RELAY_SECONDS,
+        "options": {"expires": settings.OUTBOX_RELAY_SECONDS},
+    },
+    "events-outbox-purge": {
+        "task": "foodiefast.tasks.outbox_purge_task",
+        "schedule": crontab(minute=17),
+        "options": {"expires": 3000},
+    },
     # Payments whose webhook is late or lost: ask Stripe (apps.payments.services.payment_reconcile).
     "payments-reconcile": {
         "task": "apps.payments.tasks.payments_reconcile_task",

@@ -156,9 +156,49 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
-# Above the longest hard limit, so a task of a killed worker comes back in minutes.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300)}
+# Every broker call is bounded: a stopped or frozen Redis costs a publisher about a
+# second (one retry), never a hung request; events wait in the outbox meanwhile.
+_BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=0.5)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Above the longest hard limit, so a task of a killed worker comes back in minutes.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    "socket_connect_timeout": _BROKER_SOCKET_TIMEOUT,
+    "socket_timeout": _BROKER_SOCKET_TIMEOUT,
+    # Each poll takes from the first queue of the worker's -Q list that has a task
+    # (Celery's default takes them in turn): see the queues below.
+    "queue_order_strategy": "priority",
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Workers wait out a broker outage however long it lasts (the default gives up after
+# 100 attempts, about 50 minutes, and the process exits).
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# Queues by priority: the Procfile's worker drains them in this order, so a burst of
+# mail never holds up a payment. `celery` (Celery's default queue) takes the rest:
+# sweeps, housekeeping, and whatever a previous release queued there.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    # Mail, push: named notify_*_task in any app. First, so a payment receipt is mail too.
+    "apps.*.tasks.notify_*": {"queue": "notifications"},
+    # Webhooks, syncs, voids and captures, reconcile.
+    "apps.payments.tasks.*": {"queue": "payments"},
+    # Order steps, dispatch, and event delivery (handlers move orders; the relay sends them).
+    "apps.orders.tasks.*": {"queue": "orders"},
+    "apps.tracking.tasks.*": {"queue": "orders"},
+    "foodiefast.tasks.deliver_event_task": {"queue": "orders"},
+    "foodiefast.tasks.outbox_relay_task": {"queue": "orders"},
+}
+
+# The event outbox (foodiefast/outbox.py): how often beat relays what the broker could
+# not take, when a relayed but undelivered message counts as lost and is sent again,
+# the first pause after a handler fails (doubling up to an hour), how long delivered
+# messages are kept.
+OUTBOX_RELAY_SECONDS = env.float("OUTBOX_RELAY_SECONDS", default=10.0)
+OUTBOX_REDELIVER_AFTER_SECONDS = env.int("OUTBOX_REDELIVER_AFTER_SECONDS", default=600)
+OUTBOX_RETRY_SECONDS = env.int("OUTBOX_RETRY_SECONDS", default=10)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=3)
+
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
 # Inside the checkout (git-ignored), so two checkouts on one machine keep their own.

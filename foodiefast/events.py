@@ -2,10 +2,17 @@
 
 An app declares its events as frozen dataclasses subclassing :class:`Event` (in its
 ``events.py``) and publishes them from services with :func:`publish`. A higher app
-subscribes handlers in its ``AppConfig.ready()``. Delivery happens only after the
-surrounding transaction commits, one Celery task per handler, so a handler never sees
-uncommitted or rolled-back data and a slow handler never holds the publisher up.
-Handlers must be idempotent: a task can run twice (late acknowledgement).
+subscribes handlers in its ``AppConfig.ready()``.
+
+Delivery goes through a transactional outbox (:mod:`foodiefast.outbox`): ``publish``
+writes one row per subscribed handler in the publisher's own transaction, so the news
+exists exactly when the change does; after commit the rows are handed to Celery, and a
+periodic relay sends whatever the broker could not take then. A broker outage delays
+news and never loses it, and never fails the request that made it. Each handler runs
+at least once, in a task, after commit: handlers must be idempotent, and run inside
+the transaction that marks their row delivered (so their database writes and the
+marker commit together and a redelivered task does nothing). A handler therefore does
+database work only; network calls go to a task enqueued after commit.
 """
 
 from __future__ import annotations
@@ -47,19 +54,22 @@ def subscribers(event_cls: type[Event]) -> list[str]:
 
 
 def publish(event: Event) -> None:
-    """Announce ``event`` once the current transaction commits (at once outside one)."""
-    from foodiefast.tasks import dispatch_event_task
+    """Announce ``event``: one outbox row per subscribed handler, written in the
+    current transaction (at once outside one), relayed to Celery after commit.
+    Nothing is sent when the transaction rolls back; a broker that is down or frozen
+    leaves the rows to the periodic relay and never raises here."""
+    from foodiefast import outbox
 
-    type_name = event.type_name()
-    payload = event.to_payload()
-    for handler_path in _subscribers[type_name]:
-        dispatch_event_task.delay_on_commit(handler_path, type_name, payload)
+    outbox.outbox_record(
+        event_type=event.type_name(), payload=event.to_payload(), handlers=_subscribers[event.type_name()]
+    )
     for listener in _local_listeners:
         transaction.on_commit(lambda ev=event, fn=listener: fn(ev))
 
 
-def dispatch(handler_path: str, type_name: str, payload: dict[str, Any]) -> None:
-    event_cls = import_string(type_name)
+def handle(*, handler_path: str, event_type: str, payload: dict[str, Any]) -> None:
+    """Call the handler at ``handler_path`` with the event rebuilt from its payload."""
+    event_cls = import_string(event_type)
     handler = import_string(handler_path)
     handler(event_cls(**payload))
 

@@ -1,4 +1,4 @@
-"""Kernel tasks: event delivery."""
+"""Kernel tasks: event delivery through the outbox, its relay and purge."""
 
 from __future__ import annotations
 
@@ -6,12 +6,33 @@ from typing import Any
 
 from celery import shared_task
 
-from foodiefast import events
+from foodiefast import events, outbox
+
+
+@shared_task
+def deliver_event_task(message_id: int) -> str:
+    """Run one outbox message's handler (see :func:`foodiefast.outbox.outbox_deliver`).
+    Idempotent: a delivered message is skipped. A failing handler is not retried by
+    Celery: its row goes back to the outbox, which the relay sends again later."""
+    return outbox.outbox_deliver(message_id=message_id)
+
+
+@shared_task
+def outbox_relay_task() -> int:
+    """Beat, every few seconds: send what the broker could not take after commit, and
+    resend what it lost. Rows are locked with SKIP LOCKED: runs never overlap on one."""
+    return outbox.outbox_relay()
+
+
+@shared_task
+def outbox_purge_task() -> int:
+    """Beat, hourly: delete delivered messages older than ``OUTBOX_RETENTION_DAYS``."""
+    return outbox.outbox_purge()
 
 
 @shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=240, max_retries=8)
 def dispatch_event_task(self, handler_path: str, type_name: str, payload: dict[str, Any]) -> None:
-    """Deliver one announced event to one subscribed handler; retried with backoff.
-    Handlers are idempotent, so a redelivery is harmless. Backoff stays below the
-    broker's visibility timeout (a longer countdown would run twice on Redis)."""
-    events.dispatch(handler_path, type_name, payload)
+    """The delivery task of releases before the outbox: kept so that tasks they queued
+    still run while a deploy swaps processes. Nothing sends it any more; remove it in
+    the release after the outbox one."""
+    events.handle(handler_path=handler_path, event_type=type_name, payload=payload)

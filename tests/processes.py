@@ -56,6 +56,12 @@ def procfile_command(process_type: str) -> str:
     raise LookupError(process_type)
 
 
+def worker_queues() -> list[str]:
+    """The queues the Procfile's worker drains, in its order (highest priority first)."""
+    words = procfile_command("worker").split()
+    return words[words.index("--queues") + 1].split(",")
+
+
 class Process:
     """A process started from a shell command line, stopped with SIGTERM."""
 

@@ -23,6 +23,7 @@ from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refu
 from foodiefast.logging import JsonFormatter
 from tests.conftest import Client
 from tests.payments.conftest import deliver, intent_event, kinds, new_reference, wait_for
+from tests.processes import worker_queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,7 +129,14 @@ def test_the_answer_does_not_wait_for_processing(stripe_double, monkeypatch):
     current_app.control.purge()  # nothing left over in this test run's Redis db
     payload = intent_event(stripe_double, "payment_intent.amount_capturable_updated", checkout.payment_intent_id)
 
-    with start_worker(current_app, pool="solo", perform_ping_check=False, loglevel="WARNING", shutdown_timeout=10):
+    with start_worker(
+        current_app,
+        pool="solo",
+        perform_ping_check=False,
+        loglevel="WARNING",
+        shutdown_timeout=10,
+        queues=worker_queues(),
+    ):
         response = deliver(Client(), payload)
         answered_before_processing_ended = not finished.is_set()
         release.set()
