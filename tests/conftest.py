@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.factories.accounts import UserFactory
-from tests.processes import free_port
+from tests.processes import closed_port, free_port, publish_to
 
 
 class Client(APIClient):
@@ -97,6 +97,17 @@ def _eager_tasks(request):
     current_app.conf.task_always_eager = True
     yield
     current_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def broker_down():
+    """Celery publishes for real, to a loopback port nothing listens on. A test
+    brings the broker back by running tasks in-process again
+    (``current_app.conf.task_always_eager = True``)."""
+    previous = publish_to(f"redis://127.0.0.1:{closed_port()}/0")
+    current_app.conf.task_always_eager = False
+    yield
+    publish_to(previous)
 
 
 # ---------------------------------------------------------------------------

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import redis
 import requests
+from celery import current_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,6 +21,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for(condition, *, timeout: float = 15.0, interval: float = 0.1):
+    """Poll ``condition`` until it is truthy (bounded); its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
 
 
 def closed_port() -> int:
@@ -54,6 +67,16 @@ def procfile_command(process_type: str) -> str:
         if name.strip() == process_type:
             return command.strip()
     raise LookupError(process_type)
+
+
+def publish_to(broker_url: str) -> str:
+    """Make this process's Celery publish to ``broker_url``; the previous URL. Celery
+    keeps its connection pools for the life of the app, so they are dropped too."""
+    previous = current_app.conf.broker_url
+    current_app.conf.broker_url = broker_url
+    current_app._pool = None
+    current_app.amqp._producer_pool = None
+    return previous
 
 
 def worker_queues() -> list[str]:
@@ -104,3 +127,56 @@ class Process:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+
+class RedisServer:
+    """A private redis-server on a free loopback port, without persistence, that a test
+    may stop (killed: connections refused), start again (empty) or freeze (SIGSTOP:
+    connections open, no answer). Never the shared one."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.workdir = workdir
+        self.popen: subprocess.Popen | None = None
+        self.start()
+
+    def start(self, *, timeout: float = 10) -> None:
+        log = (self.workdir / "redis.log").open("ab")
+        self.popen = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        client = redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                client.ping()
+                return
+            except redis.RedisError:
+                if self.popen.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on {self.port}") from None
+                time.sleep(0.05)
+            finally:
+                client.close()
+
+    def kill(self) -> None:
+        self.popen.kill()
+        self.popen.wait(timeout=10)
+
+    def freeze(self) -> None:
+        os.kill(self.popen.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.kill(self.popen.pid, signal.SIGCONT)
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, socket_timeout=2, socket_connect_timeout=2)
+
+    def close(self) -> None:
+        if self.popen.poll() is None:
+            self.thaw()
+            self.kill()

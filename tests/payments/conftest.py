@@ -4,7 +4,6 @@ localstripe over HTTP."""
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -98,16 +97,6 @@ def intent_event(stripe_double: StripeDouble, event_type: str, intent_id: str, *
 
 def new_reference() -> str:
     return f"order-{uuid.uuid4()}"
-
-
-def wait_for(condition, *, timeout: float = 15.0, interval: float = 0.1):
-    """Poll ``condition`` until it is truthy (bounded); its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(interval)
 
 
 @pytest.fixture

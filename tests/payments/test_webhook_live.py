@@ -22,8 +22,8 @@ from apps.payments.gateways.base import GatewayUnavailable
 from apps.payments.models import Payment, PaymentStatus, PaymentTransition, Refund, StripeEvent
 from foodiefast.logging import JsonFormatter
 from tests.conftest import Client
-from tests.payments.conftest import deliver, intent_event, kinds, new_reference, wait_for
-from tests.processes import worker_queues
+from tests.payments.conftest import deliver, intent_event, kinds, new_reference
+from tests.processes import wait_for, worker_queues
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
