@@ -1,12 +1,34 @@
-"""Kernel tasks: event delivery through the outbox, its relay and purge."""
+"""Kernel tasks: event delivery through the outbox, its relay and purge; enqueueing
+work after commit without letting the broker fail the request."""
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from django.db import transaction
+from kombu.exceptions import OperationalError
 
 from foodiefast import events, outbox
+
+logger = logging.getLogger("foodiefast.tasks")
+
+
+def delay_after_commit(task: Task, *args: Any) -> None:
+    """``task.delay(*args)`` once the current transaction commits, for work that a
+    sweep also finds (the payments reconcile, ...): a broker that cannot take it is
+    logged and never raised into the request that already committed. Work that must
+    not be lost goes through the outbox (an event) instead."""
+    transaction.on_commit(functools.partial(_delay_or_log, task, args))
+
+
+def _delay_or_log(task: Task, args: tuple) -> None:
+    try:
+        task.delay(*args)
+    except OperationalError as exc:
+        logger.warning("the broker did not take %s%r (%s); a sweep will find the work", task.name, args, exc)
 
 
 @shared_task

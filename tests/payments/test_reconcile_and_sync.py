@@ -46,6 +46,27 @@ def test_reconcile_finds_an_authorization_whose_webhook_never_came(
     assert PaymentTransition.objects.count() == trail
 
 
+def test_a_webhook_received_while_the_broker_is_down_is_answered_and_reconcile_catches_up(
+    api, stripe_double, announced, broker_down, django_capture_on_commit_callbacks
+):
+    checkout = services.payment_start(reference=new_reference(), amount_cents=2500, currency="EUR")
+    stripe_double.pay(checkout.payment_intent_id)
+    payload = intent_event(stripe_double, "payment_intent.amount_capturable_updated", checkout.payment_intent_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(api, payload)
+
+    assert response.status_code == 200  # Stripe does not retry, and need not
+    assert StripeEvent.objects.get(stripe_id=payload["id"]).processed_at is None
+    assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.REQUIRES_PAYMENT
+
+    _age(checkout, seconds=90)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.payment_reconcile()
+    assert Payment.objects.get(pk=checkout.payment_id).status == PaymentStatus.AUTHORIZED
+    assert kinds(announced) == ["PaymentAuthorized"]
+
+
 def test_reconcile_skips_a_payment_when_stripe_is_unreachable(stripe_double, settings):
     checkout = services.payment_start(reference=new_reference(), amount_cents=2500, currency="EUR")
     _age(checkout, seconds=90)

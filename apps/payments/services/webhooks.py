@@ -69,8 +69,11 @@ def stripe_event_record(*, event: WebhookEvent) -> tuple[StripeEvent, bool]:
             )
             if handled:
                 from apps.payments.tasks import process_stripe_event_task
+                from foodiefast.tasks import delay_after_commit
 
-                process_stripe_event_task.delay_on_commit(row.pk)
+                # With the broker away Stripe still gets its 200: the reconcile sweep
+                # asks Stripe about the payment, whatever the event said.
+                delay_after_commit(process_stripe_event_task, row.pk)
     except IntegrityError:
         return StripeEvent.objects.get(stripe_id=event.id), False
     return row, True
