@@ -1,9 +1,10 @@
 """Migrations are backwards compatible: ``release`` migrates while the previous release
 still serves, so a migration may not drop, rename or lock what that release uses.
 
-django-migration-linter reads the SQL of every migration of ``apps/`` (on a fresh test
-database, with no git history needed); its warnings count as errors, and the reviewed
-exceptions live in ``pyproject.toml`` under ``[tool.foodiefast.migration-exceptions]``.
+django-migration-linter reads the SQL of every migration of ``apps/`` and of the kernel
+(on a fresh test database, with no git history needed); its warnings count as errors,
+and the reviewed exceptions live in ``pyproject.toml`` under
+``[tool.foodiefast.migration-exceptions]``.
 """
 
 from __future__ import annotations
@@ -31,7 +32,11 @@ class ProjectLinter(MigrationLinter):
     """The linter on the project's own apps, skipping only the reviewed exceptions."""
 
     def __init__(self, *, exceptions: dict[str, str]) -> None:
-        own_apps = [config.label for config in apps.get_app_configs() if config.name.startswith("apps.")]
+        own_apps = [
+            config.label
+            for config in apps.get_app_configs()
+            if config.name.startswith("apps.") or config.name == "foodiefast"
+        ]
         super().__init__(include_apps=own_apps, no_cache=True, all_warnings_as_errors=True)
         self.exceptions = exceptions
 
