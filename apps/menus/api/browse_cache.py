@@ -44,8 +44,7 @@ from rest_framework.renderers import JSONRenderer
 from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from apps.menus.stock_cache import Stock, portions_live, stock_store
 from foodiefast.cache import versioned_get, versioned_get_any, versioned_set
-from foodiefast.errors import InvalidInput
-from foodiefast.pagination import page_size_from
+from foodiefast.pagination import page_number_from, page_size_from
 
 DEFAULT_PAGE_SIZE = 20
 # Part of every key: raise it when what is stored changes shape, so processes of the
@@ -247,12 +246,7 @@ def _canonical(name: str, value: Any) -> Any:
 
 
 def page_from(request) -> int:
-    raw = request.query_params.get("page")
-    if raw in (None, ""):
-        return 1
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput("page must be a whole number from 1.", fields={"page": ["A whole number from 1."]})
-    return int(raw)
+    return page_number_from(request)
 
 
 def paging(request) -> tuple[int, int]:
