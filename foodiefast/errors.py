@@ -97,9 +97,23 @@ def _first_message(fields: Any) -> str | None:
     return None
 
 
+def _flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
+    """Nested errors (a list's items, a nested object) keyed by a dotted path
+    (``allergens.1``), so ``fields`` is always ``{"<field>": ["<message>", ...]}``."""
+    if isinstance(detail, dict):
+        items = detail.items()
+    elif isinstance(detail, list) and any(isinstance(d, (dict, list)) for d in detail):
+        items = enumerate(detail)
+    else:
+        return {prefix or "non_field_errors": _flatten(detail)} if detail not in ({}, [], "") else {}
+    fields: dict[str, list[str]] = {}
+    for key, value in items:
+        fields.update(_flat_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+    return fields
+
+
 def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
-    detail = exc.detail
-    fields = _flatten(detail) if isinstance(detail, dict) else {"non_field_errors": _flatten(detail)}
+    fields = _flat_fields(exc.detail)
     return {"code": "invalid", "detail": _first_message(fields) or "The request is invalid.", "fields": fields}
 
 

@@ -27,7 +27,7 @@ class Kitchen(models.Model):
     bio = models.TextField(blank=True, default="")
     cuisine = models.CharField(max_length=60, blank=True, default="")
     # A URL (object storage, CDN): processes keep nothing on local disk.
-    photo_url = models.URLField(max_length=500, blank=True, default="")
+    photo_url = models.URLField(max_length=500, null=True, blank=True, help_text="null: no photo")
     address = models.CharField(max_length=255, blank=True, default="")
     lat = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)], help_text="WGS 84 degrees"

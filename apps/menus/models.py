@@ -68,7 +68,7 @@ class Dish(models.Model):
     kitchen = models.ForeignKey(Kitchen, on_delete=models.PROTECT, related_name="dishes")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, default="")
-    photo_url = models.URLField(max_length=500, blank=True, default="")
+    photo_url = models.URLField(max_length=500, null=True, blank=True, help_text="null: no photo")
     price_cents = models.PositiveIntegerField(help_text="VAT included, in the platform currency (EUR).")
     dietary_mask = models.PositiveIntegerField(default=0)
     allergen_mask = models.PositiveIntegerField(help_text="Declared EU allergens; 0 means none of the 14.")

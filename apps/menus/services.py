@@ -41,7 +41,7 @@ def dish_create(
     allergens: Iterable[str],
     portions_per_day: int,
     description: str = "",
-    photo_url: str = "",
+    photo_url: str | None = None,
     dietary_tags: Iterable[str] = (),
     is_available: bool = True,
     portions_left: int | None = None,

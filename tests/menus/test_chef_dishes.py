@@ -48,8 +48,8 @@ def test_an_empty_allergen_list_declares_none(make_client, kitchen):
     ("change", "field"),
     [
         ({"allergens": None}, "allergens"),
-        ({"allergens": ["gluten", "pollen"]}, "allergens"),
-        ({"dietary_tags": ["carnivore"]}, "dietary_tags"),
+        ({"allergens": ["gluten", "pollen"]}, "allergens.1"),
+        ({"dietary_tags": ["carnivore"]}, "dietary_tags.0"),
         ({"price_cents": 0}, "price_cents"),
         ({"price_cents": 12.5}, "price_cents"),
         ({"portions_per_day": -1}, "portions_per_day"),

@@ -1,13 +1,14 @@
 from rest_framework import serializers
 
 from apps.accounts.models import Role, User
+from foodiefast.json_input import StrictInput
 
 
-class RegisterInput(serializers.Serializer):
+class RegisterInput(StrictInput):
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(write_only=True, max_length=128, trim_whitespace=False)
     full_name = serializers.CharField(max_length=150)
-    role = serializers.CharField(required=False, default=Role.CUSTOMER, help_text="customer, courier or chef")
+    role = serializers.ChoiceField(choices=Role.choices, required=False, default=Role.CUSTOMER)
 
 
 class UserOutput(serializers.ModelSerializer):
@@ -24,12 +25,12 @@ class MeOutput(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MeInput(serializers.Serializer):
+class MeInput(StrictInput):
     full_name = serializers.CharField(max_length=150, required=False)
     phone = serializers.RegexField(r"^\+?[0-9 ().-]{0,31}$", max_length=32, required=False, allow_blank=True)
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(StrictInput):
     email = serializers.CharField(max_length=254)
     password = serializers.CharField(max_length=128, trim_whitespace=False)
 
@@ -39,5 +40,5 @@ class TokenPairOutput(serializers.Serializer):
     refresh = serializers.CharField()
 
 
-class RefreshInput(serializers.Serializer):
+class RefreshInput(StrictInput):
     refresh = serializers.CharField()

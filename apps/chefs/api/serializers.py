@@ -1,9 +1,15 @@
 from django.conf import settings
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 
 from apps.chefs.errors import OpeningHoursInvalid
 from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen
 from apps.chefs.services import opening_hours_check, opening_slot_parse
+from foodiefast.json_input import StrictInput
+
+# The shape of a time of day, documented as the schema's pattern; opening_slot_parse checks the rest.
+OPENS = RegexValidator(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "A time of day as HH:MM, from 00:00 to 23:59.")
+CLOSES = RegexValidator(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", "A time of day as HH:MM, from 00:01 to 24:00.")
 
 
 class ProfileOutput(serializers.ModelSerializer):
@@ -36,11 +42,11 @@ class ProfileOutput(serializers.ModelSerializer):
         return settings.CURRENCY
 
 
-class ProfileInput(serializers.Serializer):
+class ProfileInput(StrictInput):
     display_name = serializers.CharField(max_length=120, allow_blank=True)
     bio = serializers.CharField(max_length=4000, allow_blank=True)
     cuisine = serializers.CharField(max_length=60, allow_blank=True)
-    photo_url = serializers.URLField(max_length=500, allow_blank=True)
+    photo_url = serializers.URLField(max_length=500, allow_null=True, help_text="null: no photo")
     address = serializers.CharField(max_length=255, allow_blank=True)
     lat = serializers.FloatField(min_value=-90, max_value=90, allow_null=True)
     lng = serializers.FloatField(min_value=-180, max_value=180, allow_null=True)
@@ -52,10 +58,10 @@ class ProfileInput(serializers.Serializer):
     # location) is checked by the service, for the admin too.
 
 
-class OpeningSlot(serializers.Serializer):
+class OpeningSlot(StrictInput):
     weekday = serializers.IntegerField(min_value=0, max_value=6, help_text="0 = Monday")
-    opens = serializers.CharField(help_text="HH:MM, local time (Europe/Paris)")
-    closes = serializers.CharField(help_text="HH:MM, up to 24:00")
+    opens = serializers.CharField(validators=[OPENS], help_text="HH:MM, local time (Europe/Paris)")
+    closes = serializers.CharField(validators=[CLOSES], help_text="HH:MM, up to 24:00")
 
     def validate(self, attrs):
         try:

@@ -4,15 +4,16 @@ from rest_framework import serializers
 from apps.chefs.models import Kitchen
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish
 from foodiefast.geo import travel_minutes
+from foodiefast.json_input import StrictInput
 from foodiefast.localtime import local_today
 
 MAX_PORTIONS = 10_000
 
 
-class DishInput(serializers.Serializer):
+class DishInput(StrictInput):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
-    photo_url = serializers.URLField(max_length=500, allow_blank=True, required=False, default="")
+    photo_url = serializers.URLField(max_length=500, allow_null=True, required=False, help_text="null: no photo")
     price_cents = serializers.IntegerField(min_value=1, max_value=1_000_000)
     dietary_tags = serializers.ListField(
         child=serializers.ChoiceField(choices=DIETARY_TAGS), required=False, default=list, max_length=len(DIETARY_TAGS)
@@ -79,7 +80,7 @@ class DishPublicOutput(serializers.Serializer):
     chef = serializers.SerializerMethodField()
     name = serializers.CharField()
     description = serializers.CharField()
-    photo_url = serializers.CharField()
+    photo_url = serializers.URLField(allow_null=True, help_text="null when there is none")
     price_cents = serializers.IntegerField()
     currency = serializers.SerializerMethodField()
     dietary_tags = serializers.ListField(child=serializers.CharField())
@@ -102,7 +103,7 @@ class ChefPublicOutput(serializers.Serializer):
     display_name = serializers.CharField()
     bio = serializers.CharField()
     cuisine = serializers.CharField()
-    photo_url = serializers.CharField()
+    photo_url = serializers.URLField(allow_null=True, help_text="null when there is none")
     rating = serializers.FloatField(allow_null=True)
     rating_count = serializers.IntegerField()
     distance_km = serializers.SerializerMethodField()
