@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -15,6 +15,14 @@ from apps.accounts.api.serializers import (
     UserOutput,
 )
 from foodiefast.http import client_ip
+from foodiefast.schema import Error
+
+BAD_CREDENTIALS = OpenApiResponse(
+    Error, description="`invalid_credentials`: no active account with this email and password."
+)
+BAD_REFRESH = OpenApiResponse(
+    Error, description="`not_authenticated`: a used, revoked, expired or invalid refresh token."
+)
 
 
 class RegisterApi(APIView):
@@ -33,7 +41,9 @@ class TokenObtainApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=TokenInput, responses={200: TokenPairOutput}, tags=["accounts"], summary="Sign in")
+    @extend_schema(
+        request=TokenInput, responses={200: TokenPairOutput, 401: BAD_CREDENTIALS}, tags=["accounts"], summary="Sign in"
+    )
     def post(self, request):
         data = TokenInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -45,7 +55,12 @@ class TokenRefreshApi(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RefreshInput, responses={200: TokenPairOutput}, tags=["accounts"], summary="Rotate tokens")
+    @extend_schema(
+        request=RefreshInput,
+        responses={200: TokenPairOutput, 401: BAD_REFRESH},
+        tags=["accounts"],
+        summary="Rotate tokens",
+    )
     def post(self, request):
         data = RefreshInput(data=request.data)
         data.is_valid(raise_exception=True)

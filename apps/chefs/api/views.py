@@ -1,4 +1,4 @@
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -6,6 +6,7 @@ from apps.accounts.permissions import IsChef
 from apps.chefs import selectors, services
 from apps.chefs.api.serializers import OpeningHoursInput, OpeningSlot, OpeningSlotOutput, ProfileInput, ProfileOutput
 from foodiefast.errors import InvalidInput
+from foodiefast.schema import Error
 
 
 class ChefProfileApi(APIView):
@@ -16,7 +17,17 @@ class ChefProfileApi(APIView):
         kitchen = services.kitchen_ensure_for_chef(chef=request.user)
         return Response(ProfileOutput(kitchen).data)
 
-    @extend_schema(request=ProfileInput, responses={200: ProfileOutput}, tags=["chef"], summary="Update my kitchen")
+    @extend_schema(
+        request=ProfileInput,
+        responses={
+            200: ProfileOutput,
+            409: OpenApiResponse(
+                Error, description="`kitchen_incomplete`: an approved kitchen cannot lose its location."
+            ),
+        },
+        tags=["chef"],
+        summary="Update my kitchen",
+    )
     def patch(self, request):
         data = ProfileInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)

@@ -29,7 +29,7 @@ from apps.menus.stock_cache import Stock
 from foodiefast.errors import InvalidInput, NotFound
 from foodiefast.geo import Point, is_valid
 from foodiefast.localtime import local_today
-from foodiefast.pagination import PageNumberPagination
+from foodiefast.pagination import MAX_PAGE_SIZE, PageNumberPagination
 from foodiefast.schema import ValidationErrorBody
 
 # ---------------------------------------------------------------------------
@@ -50,8 +50,8 @@ OPTIONAL_POINT = [
     _query("lng", OpenApiTypes.DOUBLE, "Longitude"),
 ]
 PAGING = [
-    _query("page", OpenApiTypes.INT, "Page number, from 1"),
-    _query("page_size", OpenApiTypes.INT, "Up to 100 (default 20)"),
+    _query("page", {"type": "integer", "minimum": 1}, "Page number, from 1; past the last page: 404"),
+    _query("page_size", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE}, "Up to 100 (default 20)"),
 ]
 DIETARY = _query("dietary", OpenApiTypes.STR, "Comma list of dietary tags: " + ", ".join(DIETARY_TAGS))
 DISH_FILTERS = [
