@@ -73,6 +73,9 @@ def test_the_schema_gives_enums_bounds_and_patterns(api):
             1,
             100,
         )
+    dishes = _operation(document, "dishes", "get")
+    assert (_query_schema(dishes, "lat")["minimum"], _query_schema(dishes, "lat")["maximum"]) == (-90, 90)
+    assert (_query_schema(dishes, "lng")["minimum"], _query_schema(dishes, "lng")["maximum"]) == (-180, 180)
     slot = schemas["OpeningSlotRequest"]["properties"]
     assert slot["opens"]["pattern"] == "^([01][0-9]|2[0-3]):[0-5][0-9]$"
     assert "24:00" in slot["closes"]["pattern"]

@@ -41,13 +41,15 @@ def _query(name: str, type_, description: str, *, required: bool = False) -> Ope
     return OpenApiParameter(name, type_, OpenApiParameter.QUERY, required=required, description=description)
 
 
+LAT = {"type": "number", "format": "double", "minimum": -90, "maximum": 90}
+LNG = {"type": "number", "format": "double", "minimum": -180, "maximum": 180}
 POINT = [
-    _query("lat", OpenApiTypes.DOUBLE, "Latitude of the delivery point (WGS 84)", required=True),
-    _query("lng", OpenApiTypes.DOUBLE, "Longitude of the delivery point (WGS 84)", required=True),
+    _query("lat", LAT, "Latitude of the delivery point (WGS 84)", required=True),
+    _query("lng", LNG, "Longitude of the delivery point (WGS 84)", required=True),
 ]
 OPTIONAL_POINT = [
-    _query("lat", OpenApiTypes.DOUBLE, "Latitude; with lng, adds distance_km"),
-    _query("lng", OpenApiTypes.DOUBLE, "Longitude"),
+    _query("lat", LAT, "Latitude; with lng, adds distance_km"),
+    _query("lng", LNG, "Longitude; with lat"),
 ]
 PAGING = [
     _query("page", {"type": "integer", "minimum": 1}, "Page number, from 1; past the last page: 404"),
