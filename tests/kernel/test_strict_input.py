@@ -109,3 +109,15 @@ def test_errors_inside_a_list_are_keyed_by_their_position(chef):
 
     assert response.status_code == 400
     assert response.json()["fields"] == {"allergens.1": ['"chocolate" is not a valid choice.']}
+
+
+def test_opening_hours_take_a_weekday_as_a_number_and_times_as_hh_mm(chef):
+    response = chef.put(
+        "/api/v1/chef/opening-hours",
+        [{"weekday": "1", "opens": "12:00", "closes": "14:00"}, {"weekday": 2, "opens": "9:00", "closes": "14:00"}],
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert set(response.json()["fields"]) == {"0.weekday", "1.opens"}
+    assert chef.get("/api/v1/chef/opening-hours").json() == []
