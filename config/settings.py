@@ -264,7 +264,13 @@ SIMPLE_JWT = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "FoodieFast API",
-    "DESCRIPTION": "Order meals cooked by independent local chefs, pay online, follow the courier live.",
+    "DESCRIPTION": (
+        "Order meals cooked by independent local chefs, pay online, follow the courier live.\n\n"
+        "Bodies are JSON (`application/json`; anything else is 415 `unsupported_media_type`) and typed strictly: "
+        'a JSON string is not a number (`"100"` is not `100`), a number is not a boolean or a string (400 `invalid`, '
+        "`fields` naming the field, `<field>.<index>` inside a list). Lists take `page` from 1 (else 400) and "
+        "answer 404 past the last page. A photo is `null` when there is none."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
