@@ -7,9 +7,10 @@ from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen
 from apps.chefs.services import opening_hours_check, opening_slot_parse
 from foodiefast.json_input import StrictInput
 
-# The shape of a time of day, documented as the schema's pattern; opening_slot_parse checks the rest.
-OPENS = RegexValidator(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "A time of day as HH:MM, from 00:00 to 23:59.")
-CLOSES = RegexValidator(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", "A time of day as HH:MM, from 00:01 to 24:00.")
+# The shape of a time of day, documented as the schema's pattern (with the message the admin gives);
+# opening_slot_parse checks the rest.
+OPENS = RegexValidator(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "Use HH:MM.")
+CLOSES = RegexValidator(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", "Use HH:MM.")
 
 
 class ProfileOutput(serializers.ModelSerializer):
