@@ -159,8 +159,9 @@ def _luhn_valid(digits: str) -> bool:
 
 
 # 13-19 digits, optionally grouped by spaces or dashes. Card numbers never start with 0
-# and never follow a decimal point (Celery logs task durations like 0.0257264790000135 s).
-CARD_LIKE = re.compile(r"(?<![\d.])[1-9](?:[ -]?\d){12,18}(?!\d)")
+# and stand alone: never after a decimal point (Celery logs task durations like
+# 0.0257264790000135 s), never inside a longer token such as a UUID or a hex id.
+CARD_LIKE = re.compile(r"(?<![\w.-])[1-9](?:[ -]?\d){12,18}(?![\w-])")
 
 
 def card_numbers_in(text: str) -> list[str]:
@@ -176,6 +177,9 @@ def test_the_card_pattern_check_finds_card_numbers():
     assert card_numbers_in("paid with 4242 4242 4242 4242 today") == ["4242 4242 4242 4242"]
     assert card_numbers_in("4000-0000-0000-0002") == ["4000-0000-0000-0002"]
     assert card_numbers_in("created 1795423528, amount 2500, took 0.02572647900001357 s") == []
+    # Digit runs inside ids are not card numbers (this one passes the checksum).
+    assert card_numbers_in("req c20718-2578-4112-89af") == []
+    assert card_numbers_in('"id": "pi_20718-2578-4112-89"') == []
 
 
 def test_no_card_number_or_client_secret_reaches_logs_or_the_database(localstripe_webhooks, stripe_double):
