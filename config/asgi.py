@@ -19,7 +19,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from config.wsgi import application as wsgi_application  # noqa: I001 - sets Django up first
 
-from apps.menus.api.browse_edge import serve_stored as serve_stored_browse
+from apps.menus.browse.edge import serve_stored as serve_stored_browse
 
 # Threads per process for the WSGI part: each keeps one persistent DB connection.
 WSGI_THREADS = int(os.environ.get("WEB_THREADS", "8"))

@@ -70,7 +70,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "foodiefast.middleware.RequestIdMiddleware",
-    "foodiefast.middleware.FinalResponseHooksMiddleware",
+    "apps.menus.browse.middleware.BrowseAnswerMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "foodiefast.json_input.JsonBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

@@ -1,4 +1,4 @@
-"""Request id, the one access log line per request, and hooks on the final response."""
+"""Request id and the one access log line per request."""
 
 from __future__ import annotations
 
@@ -60,19 +60,3 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id_var.reset(token)
-
-
-class FinalResponseHooksMiddleware:
-    """Calls each ``hook(response)`` a view put in ``response.final_hooks`` once every
-    inner middleware has run: the hook sees the headers the client will get (all but
-    ``X-Request-ID``, which is per request). Browse uses it to store whole answers
-    that the ASGI entry can replay."""
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        for hook in getattr(response, "final_hooks", ()):
-            hook(response)
-        return response

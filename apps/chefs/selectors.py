@@ -12,10 +12,6 @@ from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen, OpeningHours
 from foodiefast.geo import EARTH_RADIUS_KM, Point, bounding_box
 from foodiefast.localtime import local_now
 
-# Cached browse answers (kitchens near a point, menus) live under this versioned
-# namespace; anything that changes what they show bumps it (foodiefast.cache).
-CATALOG_CACHE_NAMESPACE = "catalog"
-
 
 def kitchen_listed_q(prefix: str = "") -> Q:
     """Kitchens customers may see: approved and not paused."""

@@ -15,10 +15,8 @@ from django.utils import timezone
 
 from apps.accounts.models import Role, User
 from apps.chefs.errors import KitchenIncomplete, KitchenNotFound, LocationHalfGiven, OpeningHoursInvalid
-from apps.chefs.events import KitchenApproved
+from apps.chefs.events import KitchenApproved, kitchen_listing_changed
 from apps.chefs.models import Kitchen, OpeningHours, parse_hhmm
-from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from foodiefast.cache import namespace_bump
 from foodiefast.events import publish
 
 KITCHEN_EDITABLE_FIELDS = (
@@ -86,8 +84,10 @@ def opening_hours_check(*, slots: Iterable[Slot]) -> None:
 
 
 def catalog_changed() -> None:
-    """What customers browse changed: cached browse answers are dropped after commit."""
-    namespace_bump(CATALOG_CACHE_NAMESPACE)
+    """What customers browse of a kitchen changed: announce it in-process
+    (``kitchen_listing_changed``), so the browse cache above drops its answers once
+    the transaction commits. Chefs knows nothing of that cache."""
+    kitchen_listing_changed.send(sender=Kitchen)
 
 
 def kitchen_ensure_for_chef(*, chef: User) -> Kitchen:

@@ -76,7 +76,7 @@ class Dish(models.Model):
     portions_left = models.IntegerField(help_text="Portions left on stock_date.")
     stock_date = models.DateField(help_text="The local day portions_left counts for.")
     # Raised by every stock write in the services: orders the figures cached in Redis,
-    # so an older figure never replaces a newer one (apps/menus/stock_cache.py).
+    # so an older figure never replaces a newer one (apps/menus/browse/stock.py).
     # db_default keeps inserts of a release that predates the column working.
     stock_seq = models.PositiveBigIntegerField(default=0, db_default=0, editable=False)
     is_available = models.BooleanField(default=True)

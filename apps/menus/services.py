@@ -13,10 +13,10 @@ from django.db.models import Case, F, Q, When
 from django.utils import timezone
 
 from apps.chefs.models import Kitchen
-from apps.chefs.services import catalog_changed
+from apps.menus.browse.catalog import catalog_changed
+from apps.menus.browse.stock import stock_changed
 from apps.menus.errors import DishUnavailable, SoldOut
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, effective_portions, to_mask
-from apps.menus.stock_cache import stock_changed
 from foodiefast.localtime import local_today
 
 DISH_EDITABLE_FIELDS = (

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import time_machine
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 
-from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
 from apps.menus.errors import DishUnavailable, SoldOut
 from apps.menus.models import Dish
-from apps.menus.selectors import stock_of
 from apps.menus.services import dish_portions_release, dish_portions_reserve, dish_stock_reset_daily
-from apps.menus.stock_cache import stock_key, stock_store
 from apps.menus.tasks import dish_stock_reset_daily_task
-from foodiefast.cache import namespace_version
-from foodiefast.localtime import local_today, local_zone
+from foodiefast.localtime import local_zone
 from tests.factories.menus import DishFactory
 
 
@@ -142,58 +135,3 @@ def test_a_late_reset_does_not_leave_yesterday_s_stock_visible(api):
         assert left(dish) == 0
         assert dish_stock_reset_daily() == 0
         assert left(dish) == 0
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_cached_figure_ends_equal_to_postgresql_after_concurrent_orders_and_reads():
-    """Reservations writing through and readers filling from PostgreSQL (a moment
-    passes between their read and their store) race each other in Redis; the figure
-    kept is always the newest: a customer refreshing the menu never sees the stock
-    jump back up, and it ends equal to PostgreSQL."""
-    dish = DishFactory(portions_per_day=40)
-    ids = [str(dish.pk)]
-    version = namespace_version(CATALOG_CACHE_NAMESPACE)
-    start = threading.Barrier(28, timeout=30)
-    orders_done = threading.Event()
-
-    def reserve_one(n: int) -> None:
-        try:
-            start.wait()
-            time.sleep(n * 0.005)  # orders spread over 100 ms, amid the readers' fills
-            dish_portions_reserve(items=[(dish.pk, 1)])
-        finally:
-            connection.close()
-
-    def fill_until_orders_are_done(_) -> None:
-        try:
-            start.wait()
-            while not orders_done.is_set():
-                read = stock_of(dish_ids=ids)
-                time.sleep(random.uniform(0, 0.02))
-                stock_store(stock=read, version=version)
-        finally:
-            connection.close()
-
-    key = cache.make_key(stock_key(version, local_today(), ids[0]))
-    seen: list[int] = []
-
-    def watch() -> None:
-        redis = cache.client.get_client()
-        while not orders_done.is_set():
-            raw = redis.get(key)
-            if raw is not None:
-                seen.append(int(raw.split(b":")[1]))
-
-    with ThreadPoolExecutor(max_workers=29) as pool:
-        watcher = pool.submit(watch)
-        readers = [pool.submit(fill_until_orders_are_done, i) for i in range(8)]
-        orders = [pool.submit(reserve_one, i) for i in range(20)]
-        for job in orders:
-            job.result(timeout=60)
-        orders_done.set()
-        for job in [*readers, watcher]:
-            job.result(timeout=60)
-
-    assert left(dish) == 20
-    assert seen == sorted(seen)  # stock_seq as the customers saw it: never backwards
-    assert cache.client.get_client().get(key) == b"20:20"

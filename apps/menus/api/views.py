@@ -1,5 +1,3 @@
-from functools import partial
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -11,7 +9,7 @@ from apps.accounts.permissions import IsChef
 from apps.chefs import selectors as chef_selectors
 from apps.chefs.services import kitchen_ensure_for_chef
 from apps.menus import selectors, services
-from apps.menus.api import browse_cache
+from apps.menus.api.paging import page_links, paging
 from apps.menus.api.serializers import (
     ChefDetailOutput,
     ChefDishOutput,
@@ -23,17 +21,19 @@ from apps.menus.api.serializers import (
     DishPatchInput,
     DishPublicOutput,
 )
+from apps.menus.browse.answers import Read, respond
+from apps.menus.browse.rules import normalised
 from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
 from apps.menus.models import ALLERGENS, DIETARY_TAGS
-from apps.menus.stock_cache import Stock
 from foodiefast.errors import InvalidInput, NotFound
 from foodiefast.geo import Point, is_valid
-from foodiefast.localtime import local_today
 from foodiefast.pagination import MAX_PAGE_SIZE, PageNumberPagination
 from foodiefast.schema import ValidationErrorBody
 
 # ---------------------------------------------------------------------------
-# Browsing (no auth)
+# Browsing (no auth). Each view's get() hands respond() a parse step; respond()
+# (apps/menus/browse) answers from what is stored, or calls it and the load it
+# returns: parse and validate, call the selector, render.
 # ---------------------------------------------------------------------------
 
 
@@ -73,19 +73,12 @@ CHEF_FILTERS = [
 ]
 
 
-def _stock(dishes, today) -> Stock:
-    """The figures of dishes just read from PostgreSQL, to store beside the menu."""
-    return {str(dish.pk): (dish.portions_left_on(today), dish.stock_seq) for dish in dishes}
-
-
-def _page_payload(request, queryset, params, serialize, *, page: int, page_size: int):
-    """Count, slice and render one page of ``queryset`` (two queries)."""
-    count = queryset.count()
+def _page(request, params, *, page: int, page_size: int, count: int, results) -> dict:
+    """One page of a browse list, with links built from the normalised filters."""
     if page > 1 and (page - 1) * page_size >= count:
         raise NotFound("No such page.")
-    rows = list(queryset[(page - 1) * page_size : page * page_size])
-    next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
-    return {"count": count, "next": next_url, "previous": previous_url, "results": serialize(rows)}
+    next_url, previous_url = page_links(request, params, page=page, page_size=page_size, count=count)
+    return {"count": count, "next": next_url, "previous": previous_url, "results": results}
 
 
 class BrowseApi(APIView):
@@ -102,29 +95,24 @@ class DishBrowseApi(BrowseApi):
         operation_id="dishes_list",
     )
     def get(self, request):
-        return browse_cache.respond(request, "dishes", partial(self._build, request), dishes_at="results")
+        return respond(request, "dishes", lambda: self.parse(request), dishes_at="results")
 
-    def _build(self, request, cached) -> tuple[dict, Stock | None]:
+    def parse(self, request) -> Read:
         filterset = DishBrowseFilter(request.query_params)
-        params = browse_cache.normalised(filterset.validated())
-        page, page_size = browse_cache.paging(request)
-        payload = cached.lookup_normalised(params, page, page_size)
-        if payload is not None:
-            return payload, None
-        count, rows = selectors.dish_page_near(
-            point=Point(params["lat"], params["lng"]),
-            refine=filterset.filter_queryset,
-            offset=(page - 1) * page_size,
-            limit=page_size,
-        )
-        if page > 1 and not rows:
-            raise NotFound("No such page.")
-        next_url, previous_url = browse_cache.page_links(request, params, page=page, page_size=page_size, count=count)
-        today = local_today()
-        results = DishPublicOutput(rows, many=True, context={"today": today}).data
-        payload = {"count": count, "next": next_url, "previous": previous_url, "results": results}
-        cached.store_normalised(payload)
-        return payload, _stock(rows, today)
+        params = normalised(filterset.validated())
+        page, page_size = paging(request)
+
+        def load(today):
+            count, rows = selectors.dish_page_near(
+                point=Point(params["lat"], params["lng"]),
+                refine=filterset.filter_queryset,
+                offset=(page - 1) * page_size,
+                limit=page_size,
+            )
+            results = DishPublicOutput(rows, many=True, context={"today": today}).data
+            return _page(request, params, page=page, page_size=page_size, count=count, results=results), rows
+
+        return Read((params, page, page_size), load)
 
 
 class ChefBrowseApi(BrowseApi):
@@ -136,26 +124,22 @@ class ChefBrowseApi(BrowseApi):
         operation_id="chefs_list",
     )
     def get(self, request):
-        return browse_cache.respond(request, "chefs", partial(self._build, request))
+        return respond(request, "chefs", lambda: self.parse(request))
 
-    def _build(self, request, cached) -> tuple[dict, Stock | None]:
+    def parse(self, request) -> Read:
         filterset = KitchenBrowseFilter(request.query_params)
-        params = browse_cache.normalised(filterset.validated())
-        page, page_size = browse_cache.paging(request)
-        payload = cached.lookup_normalised(params, page, page_size)
-        if payload is not None:
-            return payload, None
-        queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
-        payload = _page_payload(
-            request,
-            queryset,
-            params,
-            lambda rows: ChefPublicOutput(rows, many=True).data,
-            page=page,
-            page_size=page_size,
-        )
-        cached.store_normalised(payload)
-        return payload, None
+        params = normalised(filterset.validated())
+        page, page_size = paging(request)
+
+        def load(today):
+            queryset = filterset.filter_queryset(chef_selectors.kitchens_near(Point(params["lat"], params["lng"])))
+            count = queryset.count()
+            on_page = (page - 1) * page_size < count
+            rows = list(queryset[(page - 1) * page_size : page * page_size]) if on_page else []
+            results = ChefPublicOutput(rows, many=True).data
+            return _page(request, params, page=page, page_size=page_size, count=count, results=results), []
+
+        return Read((params, page, page_size), load)
 
 
 def _optional_point(request) -> Point | None:
@@ -182,20 +166,18 @@ class ChefDetailApi(BrowseApi):
         summary="One chef, their hours and dishes",
     )
     def get(self, request, chef_id):
-        return browse_cache.respond(request, "chef", partial(self._build, request, chef_id), dishes_at="dishes")
+        return respond(request, "chef", lambda: self.parse(request, chef_id), dishes_at="dishes")
 
-    def _build(self, request, chef_id, cached) -> tuple[dict, Stock | None]:
+    def parse(self, request, chef_id) -> Read:
         point = _optional_point(request)
-        payload = cached.lookup_normalised({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None})
-        if payload is not None:
-            return payload, None
-        kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
-        if kitchen is None:
-            raise NotFound()
-        today = local_today()
-        payload = ChefDetailOutput(kitchen, context={"today": today}).data
-        cached.store_normalised(payload)
-        return payload, _stock(kitchen.dishes_today, today)
+
+        def load(today):
+            kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
+            if kitchen is None:
+                raise NotFound()
+            return ChefDetailOutput(kitchen, context={"today": today}).data, kitchen.dishes_today
+
+        return Read(({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None},), load)
 
 
 class DishDetailApi(BrowseApi):

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 
 from apps.accounts.models import Role, User
 from apps.chefs.models import Kitchen, OpeningHours
-from apps.chefs.services import catalog_changed
+from apps.menus.browse.catalog import catalog_changed
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, to_mask
 from foodiefast.localtime import local_today
 

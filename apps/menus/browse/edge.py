@@ -1,52 +1,35 @@
 """Stored browse answers replayed by the ASGI entry, before Django.
 
 Browsing is the hottest path at meal times and most requests repeat one a moment
-ago. :mod:`apps.menus.api.browse_cache` stores each answer Django gave (headers, body
-with holes for stock) under a key of the exact request; here, on the event loop, a
-repeated GET is answered from Redis in two round trips (catalog version + answer,
-then the live stock of the listed dishes), with no thread hop, middleware, view or
-database query. It is a cache in front of the application, like a CDN's, that knows
-how to fill in live stock.
+ago. :mod:`.answers` stores each answer Django gave (headers, body with holes for
+stock) under a key of the exact request; here, on the event loop, a repeated GET is
+answered from Redis in two round trips (catalog version + answer, then the live stock
+of the listed dishes), with no thread hop, middleware, view or database query. It is
+a cache in front of the application, like a CDN's, that knows how to fill in live
+stock. Keys, freshness, the refresh claim and the stock read are the rules of
+:mod:`.rules`, the same as the view's.
 
 Anything it cannot answer exactly as Django would goes on to Django: another method,
 a client that does not accept JSON, an answer that is missing or of an older catalog
 version, a stock figure that is missing (Django reads it from PostgreSQL and stores
-it), Redis slow or down. It replays only what Django produced for the same scheme,
-host, path and query string, so host validation, the HTTPS redirect and the error
-responses stay Django's.
+it), Redis slow, frozen or down (the client's timeouts, :mod:`.clients`). It replays
+only what Django produced for the same scheme, host, path and query string, so host
+validation, the HTTPS redirect and the error responses stay Django's.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import re
-import secrets
 import time
-import weakref
 from typing import NamedTuple
 
-import redis.asyncio as aioredis
 from django.conf import settings
-from django.core.cache import BaseCache, caches
 
-from apps.chefs.selectors import CATALOG_CACHE_NAMESPACE
-from apps.menus.api.browse_cache import (
-    REFRESH_CLAIM_SECONDS,
-    REFRESH_HEADER,
-    StoredAnswer,
-    answer_key,
-    fill,
-    is_fresh,
-    refresh_key,
-)
-from apps.menus.stock_cache import figure_of, stock_key
-from foodiefast.cache import version_key
+from apps.menus.browse import rules
+from apps.menus.browse.clients import UNAVAILABLE, async_client, unavailable
 from foodiefast.localtime import local_today
 from foodiefast.logging import request_id_var
 from foodiefast.middleware import log_request, request_id_from
-
-logger = logging.getLogger("foodiefast.browse")
 
 # The browse paths and the kind of answer each stores (apps/menus/api/views.py).
 ROUTES = [
@@ -55,24 +38,6 @@ ROUTES = [
     (re.compile(r"^/api/v1/chefs/[0-9a-fA-F-]{32,36}$"), "chef"),
 ]
 _JSON_RANGES = (b"application/json", b"application/*", b"*/*")
-_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple] = weakref.WeakKeyDictionary()
-
-
-def _redis() -> tuple[aioredis.Redis, BaseCache]:
-    """One async client (and connection pool) per event loop on the cache's Redis,
-    with the cache backend that names keys and decodes values as Django stored them
-    (made once: ``django.core.cache.cache`` would make one per request task)."""
-    loop = asyncio.get_running_loop()
-    found = _clients.get(loop)
-    if found is None:
-        options = settings.CACHES["default"].get("OPTIONS", {})
-        client = aioredis.Redis.from_url(
-            settings.CACHES["default"]["LOCATION"],
-            socket_timeout=options.get("SOCKET_TIMEOUT", 0.5),
-            socket_connect_timeout=options.get("SOCKET_CONNECT_TIMEOUT", 0.5),
-        )
-        found = _clients[loop] = (client, caches.create_connection("default"))
-    return found
 
 
 def _kind(path: str) -> str | None:
@@ -110,31 +75,25 @@ class _Found(NamedTuple):
 async def _stored_answer(key: str) -> _Found | _Refresh | None:
     """The stored answer with live stock; a claim to rebuild it when it is stale and
     nobody else is; None when Django must answer."""
-    client, cache = _redis()
-    raw_version, raw_entry = await client.mget(
-        cache.make_key(version_key(CATALOG_CACHE_NAMESPACE)), cache.make_key(key)
-    )
-    if raw_entry is None:
+    client = async_client()
+    if client is None:
         return None
-    stored_version, answer = cache.client.decode(raw_entry)
-    if not isinstance(answer, StoredAnswer):
+    found = rules.found(*await client.mget([rules.catalog_version_key(), key]))
+    answer = found.answer
+    if answer is None:
         return None
-    fresh = is_fresh(answer, stored_version=stored_version, version=int(raw_version) if raw_version else None)
-    if not fresh:
-        token = secrets.token_hex(16)
-        claimed = await client.set(
-            cache.make_key(refresh_key(key)), cache.client.encode(token), nx=True, px=REFRESH_CLAIM_SECONDS * 1000
-        )
-        if claimed:
-            return _Refresh(token)
-    state = b"hit" if fresh else b"stale"
+    if not found.fresh:
+        claim = rules.claim_for(key)
+        if await client.set(claim.key, claim.token, nx=True, px=claim.px):
+            return _Refresh(claim.token)
+    state = b"hit" if found.fresh else b"stale"
     if not answer.ids:
         return _Found(answer.headers, answer.parts[0], state)
-    day = local_today()
-    figures = await client.mget([cache.make_key(stock_key(stored_version, day, dish_id)) for dish_id in answer.ids])
-    if None in figures:
+    raws = await client.mget(rules.stock_keys(found.stored_version, local_today(), answer.ids))
+    live = rules.figures(answer.ids, raws)
+    if len(live) < len(set(answer.ids)):
         return None
-    return _Found(answer.headers, fill(answer.parts, [figure_of(figure) for figure in figures]), state)
+    return _Found(answer.headers, rules.fill(answer.parts, [live[i] for i in answer.ids]), state)
 
 
 def _request_key(scope, headers: dict[bytes, bytes]) -> str | None:
@@ -143,7 +102,7 @@ def _request_key(scope, headers: dict[bytes, bytes]) -> str | None:
     host = headers.get(b"host")
     if scope["method"] != "GET" or kind is None or not host or not _accepts_json(headers.get(b"accept")):
         return None
-    return answer_key(
+    return rules.answer_key(
         kind,
         scheme=_scheme(headers, scope.get("scheme", "http")),
         host=host.decode("latin-1"),
@@ -161,13 +120,13 @@ async def serve_stored(scope, receive, send) -> bool:
         return False
     try:
         found = await _stored_answer(key)
-    except (TimeoutError, aioredis.RedisError, OSError) as exc:
-        logger.warning("browse edge: redis unavailable, Django answers", extra={"error": exc.__class__.__name__})
+    except UNAVAILABLE as exc:
+        unavailable(exc, what="browse edge")
         return False
     if found is None:
         return False
     if isinstance(found, _Refresh):  # this request rebuilds the answer: Django, with the claim
-        name = REFRESH_HEADER.lower().encode()
+        name = rules.REFRESH_HEADER.lower().encode()
         scope["headers"] = [*(h for h in scope["headers"] if h[0] != name), (name, found.token.encode())]
         return False
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
