@@ -84,13 +84,17 @@ class AnswerStore:
         )
         self.claim: rules.Claim | None = None
         self.found = Found(None, None, None)
+        # The catalog version answers are built under; None without Redis (or with
+        # Redis unavailable): nothing is read or stored, every answer is built.
+        self.version: int | None = None
         client = sync_client()
         if client is not None:
             try:
                 self.found = rules.found(*client.mget([rules.catalog_version_key(), self.key]))
             except UNAVAILABLE as exc:
                 unavailable(exc, what="browse answers")
-        self.version = self.found.version if self.found.version is not None else catalog_version()
+            else:
+                self.version = self.found.version if self.found.version is not None else catalog_version()
         self.fresh_until = time.time() + settings.BROWSE_CACHE_SECONDS
 
     def _call(self, command: str, *args, **kwargs) -> Any:
@@ -128,18 +132,16 @@ class AnswerStore:
         """``(payload, stock)`` for the normalised request: the stored payload (stock
         None: read live), else ``read.load`` (its dishes' figures, just read) stored."""
         normal = rules.normal_key(self.kind, self.request.get_host(), self.request.path, *read.key)
-        entry = rules.decode(self._call("get", normal))
-        if entry is not None and entry[0] == self.version and time.time() < entry[1][1]:
-            payload, self.fresh_until = entry[1]  # an answer from it is fresh no longer than it
-            return payload, None
+        if self.version is not None:
+            entry = rules.decode(self._call("get", normal))
+            if entry is not None and entry[0] == self.version and time.time() < entry[1][1]:
+                payload, self.fresh_until = entry[1]  # an answer from it is fresh no longer than it
+                return payload, None
         today = local_today()
         payload, dishes = read.load(today)
-        self._call(
-            "set",
-            normal,
-            rules.encode(self.version, (payload, self.fresh_until)),
-            ex=settings.BROWSE_CACHE_SECONDS,
-        )
+        if self.version is not None:
+            entry = rules.encode(self.version, (payload, self.fresh_until))
+            self._call("set", normal, entry, ex=settings.BROWSE_CACHE_SECONDS)
         return payload, (stock_from(dishes, day=today) if dishes else None)
 
     def keep(self, response, *, ids: list[str], parts: list[bytes]) -> None:
@@ -147,7 +149,8 @@ class AnswerStore:
         :class:`~.middleware.BrowseAnswerMiddleware` once every middleware ran). Not
         a response that sets a cookie or varies with one. Kept past its freshness for
         ``BROWSE_STALE_SECONDS``, to serve while it is rebuilt."""
-        if response.status_code == 200 and not response.cookies and "cookie" not in response.get("Vary", "").lower():
+        storable = response.status_code == 200 and not response.cookies
+        if self.version is not None and storable and "cookie" not in response.get("Vary", "").lower():
             headers = [
                 (name.lower().encode("latin-1"), value.encode("latin-1"))
                 for name, value in response.items()

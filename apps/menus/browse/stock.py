@@ -44,10 +44,11 @@ def stock_from(dishes: Iterable, *, day: dt.date) -> Stock:
     return {str(dish.pk): (dish.portions_left_on(day), dish.stock_seq) for dish in dishes}
 
 
-def stock_store(*, stock: Stock, version: int, day: dt.date | None = None) -> None:
-    """Keep each figure unless Redis holds one of a higher ``stock_seq``."""
+def stock_store(*, stock: Stock, version: int | None, day: dt.date | None = None) -> None:
+    """Keep each figure unless Redis holds one of a higher ``stock_seq`` (nothing
+    without a catalog version: Redis was unavailable)."""
     client = sync_client()
-    if client is None or not stock:
+    if client is None or version is None or not stock:
         return
     keys, args = rules.keep_newest_args(stock, version=version, day=day or local_today())
     try:
@@ -56,10 +57,10 @@ def stock_store(*, stock: Stock, version: int, day: dt.date | None = None) -> No
         unavailable(exc, what="stock cache")
 
 
-def portions_cached(*, dish_ids: list[str], version: int, day: dt.date) -> dict[str, int]:
+def portions_cached(*, dish_ids: list[str], version: int | None, day: dt.date) -> dict[str, int]:
     """The figures Redis holds for these dishes (those it lacks are left out)."""
     client = sync_client()
-    if client is None or not dish_ids:
+    if client is None or version is None or not dish_ids:
         return {}
     try:
         return rules.figures(dish_ids, client.mget(rules.stock_keys(version, day, dish_ids)))
@@ -68,7 +69,7 @@ def portions_cached(*, dish_ids: list[str], version: int, day: dt.date) -> dict[
         return {}
 
 
-def portions_live(*, dish_ids: list[str], version: int, day: dt.date | None = None) -> dict[str, int]:
+def portions_live(*, dish_ids: list[str], version: int | None, day: dt.date | None = None) -> dict[str, int]:
     """Effective ``portions_left`` of each dish on local ``day`` (today by default),
     from Redis, else PostgreSQL (then stored); an unknown dish has 0."""
     day = day or local_today()
