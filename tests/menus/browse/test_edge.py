@@ -3,7 +3,6 @@ stock, and leaves to Django everything it cannot answer the same way (real Redis
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import pickle
@@ -16,7 +15,6 @@ from django.core.cache import cache
 from apps.chefs import services as chef_services
 from apps.chefs.models import Kitchen
 from apps.menus.browse.catalog import catalog_changed
-from apps.menus.browse.edge import serve_stored
 from apps.menus.browse.rules import answer_key, stock_key
 from apps.menus.browse.stock import stock_store
 from apps.menus.models import Dish
@@ -25,44 +23,11 @@ from apps.menus.services import dish_portions_release, dish_portions_reserve
 from foodiefast.localtime import local_today
 from tests.factories.chefs import PARIS
 from tests.factories.menus import DishFactory
+from tests.menus.browse.asgi import QUERY, get, replay
 
 pytestmark = pytest.mark.django_db
 
-QUERY = f"lat={PARIS[0]}&lng={PARIS[1]}"
 PER_RESPONSE = {"x-request-id", "content-length", "x-cache"}
-
-
-def get(api, url: str, **headers):
-    """Django's answer to a request carrying a Host header, as every real one does."""
-    return api.get(url, HTTP_HOST="testserver", **headers)
-
-
-def replay(path: str, query: str = QUERY, *, method: str = "GET", headers: dict[str, str] | None = None):
-    """What the entry answers, as (status, headers, body); when it passes to Django,
-    None, or the token of the claim to rebuild it gave that request."""
-    given = {"host": "testserver", "x-forwarded-proto": "https", **(headers or {})}
-    scope = {
-        "type": "http",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "query_string": query.encode(),
-        "headers": [(k.encode(), v.encode()) for k, v in given.items() if v is not None],
-    }
-    sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    if not asyncio.run(serve_stored(scope, receive, send)):
-        assert sent == []
-        claims = [v.decode() for k, v in scope["headers"] if k == b"x-browse-refresh"]
-        return claims[0] if claims else None
-    start, body = sent
-    return start["status"], {k.decode(): v.decode() for k, v in start["headers"]}, body["body"]
 
 
 def test_a_repeated_request_is_answered_as_django_answered_it(api):
