@@ -175,7 +175,7 @@ def respond(request, kind: str, parse: Callable[[], Read], *, dishes_at: str | N
     The stored whole answer with live stock (``X-Cache: hit``; ``stale`` while another
     request rebuilds it), else ``parse()`` (which validates the request) and its
     payload, from the normalised entry or ``load``ed, rendered once with a hole for
-    each dish's stock under ``payload[dishes_at]`` (``X-Cache: miss``) and stored once
+    each dish's stock under ``payload[dishes_at]`` (no ``X-Cache``) and stored once
     the response is final. A rebuild the database cannot serve answers the stale copy
     when there is one."""
     store = AnswerStore(request, kind)
@@ -205,6 +205,5 @@ def respond(request, kind: str, parse: Callable[[], Read], *, dishes_at: str | N
     template = {**payload, dishes_at: [{**dish, "portions_left": hole} for dish in dishes]} if dishes_at else payload
     parts = JSONRenderer().render(template).split(f'"{hole}"'.encode())
     response = HttpResponse(rules.fill(parts, [live[i] for i in ids]), content_type=JSON)
-    response["X-Cache"] = "miss"
     response.browse_keep = partial(store.keep, ids=ids, parts=parts)
     return response
