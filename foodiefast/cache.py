@@ -27,38 +27,6 @@ def namespace_version(namespace: str) -> int:
     return int(value)
 
 
-def versioned_get_any(namespace: str, *keys: str) -> tuple[int, list[tuple[int, object] | None]]:
-    """The current version of ``namespace`` and, for each key, ``(version it was
-    stored under, value)`` or None, in one round trip: for a reader that may serve an
-    outdated entry while one request rebuilds it."""
-    vkey = version_key(namespace)
-    found = cache.get_many([vkey, *keys])
-    version = found.get(vkey)
-    if version is None:
-        cache.add(vkey, 1, timeout=None)
-        version = 1
-    entries = []
-    for key in keys:
-        entry = found.get(key)
-        entries.append(entry if isinstance(entry, tuple) and len(entry) == 2 else None)
-    return int(version), entries
-
-
-def versioned_get(namespace: str, *keys: str) -> tuple[int, list]:
-    """The current version of ``namespace`` and, for each key, the value stored with
-    :func:`versioned_set` under that same version (else None), in one round trip.
-
-    The version is read before the caller reads the database, so an answer built
-    from rows older than a bump is always stored under an outdated version."""
-    version, entries = versioned_get_any(namespace, *keys)
-    return version, [entry[1] if entry is not None and entry[0] == version else None for entry in entries]
-
-
-def versioned_set(keys: list[str], version: int, value, *, timeout: int) -> None:
-    """Store ``value`` under each key, valid while ``namespace`` stays at ``version``."""
-    cache.set_many(dict.fromkeys(keys, (version, value)), timeout=timeout)
-
-
 def _bump_now(namespace: str) -> None:
     key = version_key(namespace)
     cache.add(key, 1, timeout=None)
