@@ -82,6 +82,16 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The web entry (config/asgi.py). Stream routes: (path pattern, dotted path of an async
+# handler taking the pattern's groups); edge handlers, tried in order before Django,
+# answer a request themselves or pass (foodiefast/asgi.py).
+ASGI_STREAM_ROUTES: list[tuple[str, str]] = []
+ASGI_EDGE_HANDLERS = [
+    "apps.menus.browse.edge.serve_stored",
+]
+# Threads per web process running Django (WSGI): each keeps one database connection.
+WEB_THREADS = env.int("WEB_THREADS", default=8)
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"

@@ -1,0 +1,68 @@
+"""The web entry routes by what settings register, by dotted path: stream routes
+first, then edge handlers in order, then Django."""
+
+import asyncio
+
+from django.core.wsgi import get_wsgi_application
+
+from foodiefast.asgi import entry
+
+seen: list[str] = []
+
+
+async def stream(scope, receive, send, *, order_id):
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    await send({"type": "http.response.body", "body": f"data: {order_id}\n\n".encode()})
+
+
+async def passes(scope, receive, send):
+    seen.append(scope["path"])
+    return False
+
+
+async def answers_teapot(scope, receive, send):
+    if scope["path"] != "/teapot":
+        return False
+    await send({"type": "http.response.start", "status": 418, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+    return True
+
+
+def call(app, path: str) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 5000),
+    }
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_streams_then_edge_handlers_then_django(settings, db):
+    settings.ASGI_STREAM_ROUTES = [(r"^/orders/(?P<order_id>\d+)/stream$", "tests.kernel.test_asgi.stream")]
+    settings.ASGI_EDGE_HANDLERS = ["tests.kernel.test_asgi.passes", "tests.kernel.test_asgi.answers_teapot"]
+    seen.clear()
+    app = entry(get_wsgi_application(), threads=2)
+
+    assert call(app, "/orders/42/stream") == (200, b"data: 42\n\n")
+    assert call(app, "/teapot") == (418, b"")
+    status, _ = call(app, "/version")  # Django: the HTTPS redirect, as for any API path
+    assert status == 301
+    assert seen == ["/teapot", "/version"]  # the stream never reached the edge handlers
