@@ -87,6 +87,7 @@ MIDDLEWARE = [
 # answer a request themselves or pass (foodiefast/asgi.py).
 ASGI_STREAM_ROUTES: list[tuple[str, str]] = []
 ASGI_EDGE_HANDLERS = [
+    "foodiefast.health.serve_probe",  # probes never wait for a web thread
     "apps.menus.browse.edge.serve_stored",
 ]
 # Threads per web process running Django (WSGI): each keeps one database connection.

@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.processes import Process, env_with, free_port, procfile_command
+from tests.processes import Process, env_with, procfile_command, start_web
 
 ADMIN_DB = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -49,13 +49,8 @@ def released(e2e_env, tmp_path_factory):
 @pytest.fixture(scope="session")
 def web(released, tmp_path_factory):
     """The Procfile's ``web`` line, bound to 127.0.0.1 on a free port."""
-    port = free_port()
-    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
-    process = Process(command, env={**released, "PORT": str(port)}, log_path=tmp_path_factory.mktemp("web") / "log")
-    base = f"http://127.0.0.1:{port}"
+    process = start_web(released, log_path=tmp_path_factory.mktemp("web") / "log")
     try:
-        process.wait_http(f"{base}/health/live", timeout=30)
-        process.base_url = base
         yield process
     finally:
         process.stop()
