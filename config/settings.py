@@ -71,6 +71,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "foodiefast.middleware.RequestIdMiddleware",
     "apps.menus.browse.middleware.BrowseAnswerMiddleware",
+    "foodiefast.errors.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "foodiefast.json_input.JsonBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -119,11 +120,25 @@ TEMPLATES = [
 DATABASE_URL = _required("DATABASE_URL", embedded=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend plus a client-side deadline and a breaker in the web process
+    # (foodiefast/db/base.py): a frozen server answers 503 within seconds, not a hang.
+    DATABASES["default"]["ENGINE"] = "foodiefast.db"
     # Persistent connections: one per worker thread, bounded by threads x processes.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # libpq's floor is 2 s; a connection attempt to a frozen server ends then.
+    options.setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=2))
+    # A vanished host (no RST ever comes) is noticed in seconds, not after the
+    # kernel's two hours of keepalive or fifteen minutes of retransmissions.
+    options.setdefault("keepalives", 1)
+    options.setdefault("keepalives_idle", 10)
+    options.setdefault("keepalives_interval", 5)
+    options.setdefault("keepalives_count", 3)
+    options.setdefault("tcp_user_timeout", 10_000)
+# The longest a web request waits for one database round trip before it answers 503
+# (0: no deadline). Only the web process keeps it: migrations and tasks are not cut.
+DATABASE_QUERY_DEADLINE_SECONDS = env.float("DATABASE_QUERY_DEADLINE_SECONDS", default=2.5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # ---------------------------------------------------------------------------

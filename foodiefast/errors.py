@@ -9,9 +9,11 @@ never reaches DRF (unknown URLs, uncaught exceptions).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -54,6 +56,47 @@ class NotFound(DomainError):
 class InvalidTransition(DomainError):
     code = "invalid_transition"
     detail = "This action is not possible in the current status."
+
+
+class ServiceUnavailable(DomainError):
+    """A backing service the request cannot do without is unreachable (API.md: 503)."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    detail = "A service this request needs is unavailable; try again shortly."
+    retry_after_seconds = 3
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
+
+
+# The database unreachable, timed out (foodiefast.db) or its breaker open.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def _as_unavailable(exc: Exception) -> ServiceUnavailable:
+    """Logged by class only: the driver's message names hosts and ports."""
+    logger.warning("database unavailable: 503", extra={"error": exc.__class__.__name__})
+    return ServiceUnavailable()
+
+
+def _unavailable_response(exc: Exception) -> JsonResponse:
+    error = _as_unavailable(exc)
+    return JsonResponse(error.as_dict(), status=error.status_code, headers=error.headers)
+
+
+class ServiceUnavailableMiddleware:
+    """Plain Django views (the admin) answer 503 as the API does when the database is
+    unreachable; DRF views go through :func:`exception_handler`."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> JsonResponse | None:
+        return _unavailable_response(exception) if isinstance(exception, DATABASE_UNAVAILABLE) else None
 
 
 _CODE_BY_EXCEPTION: list[tuple[type[Exception], str]] = [
@@ -117,14 +160,22 @@ def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     return {"code": "invalid", "detail": _first_message(fields) or "The request is invalid.", "fields": fields}
 
 
+def _translated(exc: Exception) -> Exception:
+    """Django's and the database's exceptions as the API's own."""
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        return _as_unavailable(exc)
+    if isinstance(exc, Http404):
+        return exceptions.NotFound()
+    if isinstance(exc, DjangoPermissionDenied):
+        return exceptions.PermissionDenied()
+    return exc
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's EXCEPTION_HANDLER: every error the API.md way."""
+    exc = _translated(exc)
     if isinstance(exc, DomainError):
         return Response(exc.as_dict(), status=exc.status_code, headers=exc.headers)
-    if isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
     if not isinstance(exc, exceptions.APIException):
         return None  # an uncaught bug: Django's handler500 answers, and it is logged
 
@@ -169,4 +220,7 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
+    # Raised outside a view (a middleware reading the session or the user): still a 503.
+    if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
+        return _unavailable_response(sys.exception())
     return _json_error(500, "server_error", "An unexpected error occurred; it has been logged.")
