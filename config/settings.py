@@ -121,8 +121,8 @@ DATABASE_URL = _required("DATABASE_URL", embedded=f"sqlite:///{BASE_DIR / 'db.sq
 DATABASES = {"default": env.db_url_config(DATABASE_URL)}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Django's backend plus a client-side deadline and a breaker in the web process
-    # (foodiefast/db/base.py): a frozen server answers 503 within seconds, not a hang.
-    DATABASES["default"]["ENGINE"] = "foodiefast.db"
+    # (foodiefast/postgresql/base.py): a frozen server answers 503 within seconds, not a hang.
+    DATABASES["default"]["ENGINE"] = "foodiefast.postgresql"
     # Persistent connections: one per worker thread, bounded by threads x processes.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True

@@ -70,7 +70,7 @@ class ServiceUnavailable(DomainError):
         super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
 
 
-# The database unreachable, timed out (foodiefast.db) or its breaker open.
+# The database unreachable, timed out (foodiefast.postgresql) or its breaker open.
 DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from foodiefast.db.base import BREAKER_SECONDS
+from foodiefast.postgresql.base import BREAKER_SECONDS
 from tests.faults.conftest import HTTPS, PARIS, WEB_THREADS, unavailable
 from tests.faults.servers import PostgresCluster
 

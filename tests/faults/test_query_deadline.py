@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from foodiefast.db.base import DatabaseUnavailable, DeadlineConnection, breaker
+from foodiefast.postgresql.base import DatabaseUnavailable, DeadlineConnection, breaker
 
 pytestmark = pytest.mark.timeout(30)
 
