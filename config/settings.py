@@ -393,6 +393,10 @@ COURIER_SPEED_KMH = env.int("COURIER_SPEED_KMH", default=15)
 # How long a browse answer (menu, kitchens near a point) is served from the cache;
 # edits invalidate it at once, this only bounds how stale `is_open` can be.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)
+# How long past its freshness a browse answer is kept: served while one request
+# rebuilds it, and whenever a rebuild fails (the database unreachable: a stale menu
+# beats none).
+BROWSE_STALE_SECONDS = env.int("BROWSE_STALE_SECONDS", default=600)
 
 # ---------------------------------------------------------------------------
 # Logging: one JSON line per event on stdout.

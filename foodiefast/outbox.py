@@ -164,6 +164,17 @@ def outbox_deliver(*, message_id: int) -> str:
     return "delivered"
 
 
+def outbox_retry_now(*, message_ids: Iterable[int]) -> int:
+    """Put undelivered messages back for the next relay at once (staff, after fixing
+    what made a handler fail, need not wait out its pause); how many. Delivered ones
+    are left alone: a handler runs once."""
+    with transaction.atomic():
+        count = OutboxMessage.objects.filter(pk__in=list(message_ids), delivered_at__isnull=True).update(
+            available_at=timezone.now(), relayed_at=None
+        )
+    return count
+
+
 def outbox_purge(*, older_than: timedelta | None = None) -> int:
     """Delete messages delivered more than ``older_than`` ago (default
     ``OUTBOX_RETENTION_DAYS``), in batches; how many. Undelivered ones are kept."""

@@ -157,7 +157,7 @@ class AnswerStore:
                 if name.lower() not in _NOT_STORED
             ]
             answer = StoredAnswer(headers, ids, parts, self.fresh_until)
-            ttl = settings.BROWSE_CACHE_SECONDS + rules.BROWSE_STALE_SECONDS
+            ttl = settings.BROWSE_CACHE_SECONDS + settings.BROWSE_STALE_SECONDS
             self._call("set", self.key, rules.encode(self.version, answer), ex=ttl)
         self.release_refresh()
 

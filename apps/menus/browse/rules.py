@@ -22,8 +22,6 @@ from foodiefast.cache import version_key
 # Part of every key: raise it when what is stored changes shape, so processes of the
 # release still running and of the new one never read each other's entries.
 FORMAT = 3
-# How long past its freshness an answer is kept, to serve while one request rebuilds it.
-BROWSE_STALE_SECONDS = 30
 # How long a claim to rebuild one answer holds if its request dies on the way.
 REFRESH_CLAIM_SECONDS = 5
 # Sent by the ASGI entry with the token of the claim it made for this request.
