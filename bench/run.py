@@ -24,18 +24,22 @@ from tests.processes import free_port, procfile_command
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 BENCH_DB = "ff_bench"
+BENCH_REDIS_DB = 1
 
 BENCH_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "bench-secret-key-long-enough-for-hmac-sha256-signing-0123456789abcdef",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
     "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}",
-    "REDIS_URL": "redis://127.0.0.1:6379/8",
+    # db 0 is `make run`'s and 2-15 are the test runs' (tests/testenv.py): the bench
+    # flushes db 1 only.
+    "REDIS_URL": f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}",
     # Our own cost, without a payment provider's round trip.
     "PAYMENTS_DEMO": "1",
     "STRIPE_WEBHOOK_SECRET": "whsec_bench",
     "DJANGO_LOG_LEVEL": "INFO",
-    "DJANGO_STATIC_ROOT": str(Path(tempfile.gettempdir()) / "foodiefast-bench-static"),
+    # The build's folder, git-ignored, in this checkout.
+    "DJANGO_STATIC_ROOT": str(ROOT / "staticfiles"),
 }
 
 
@@ -54,7 +58,7 @@ def reset_database() -> None:
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    subprocess.run(["redis-cli", "-n", "8", "flushdb"], check=True, capture_output=True)
+    subprocess.run(["redis-cli", "-n", str(BENCH_REDIS_DB), "flushdb"], check=True, capture_output=True)
 
 
 def run_shell(command: str, env: dict[str, str]) -> None:
