@@ -17,6 +17,13 @@ class Role(models.TextChoices):
     CHEF = "chef", "Chef"
 
 
+class Language(models.TextChoices):
+    """The language emails are written in (French unless the person says otherwise)."""
+
+    FR = "fr", "Français"
+    EN = "en", "English"
+
+
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
@@ -52,6 +59,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     full_name = models.CharField(max_length=150, blank=True, default="")
     phone = models.CharField(max_length=32, blank=True, default="")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CUSTOMER)
+    # db_default: the release still running inserts users without this column.
+    language = models.CharField(
+        max_length=2,
+        choices=Language.choices,
+        default=Language.FR,
+        db_default=Language.FR,
+        help_text="The language of the person's emails.",
+    )
     is_staff = models.BooleanField(default=False, help_text="Platform staff: may use the whole admin.")
     is_active = models.BooleanField(default=True)
     date_joined = models.DateTimeField(default=timezone.now)

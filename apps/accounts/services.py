@@ -18,7 +18,7 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from apps.accounts.errors import InvalidCredentials, InvalidRefreshToken, LoginThrottled
 from apps.accounts.events import UserErased, UserRegistered
-from apps.accounts.models import Role, User, normalize_email
+from apps.accounts.models import Language, Role, User, normalize_email
 from foodiefast import ratelimit
 from foodiefast.errors import InvalidInput
 from foodiefast.events import publish
@@ -26,8 +26,10 @@ from foodiefast.events import publish
 SELF_SERVICE_ROLES = (Role.CUSTOMER, Role.COURIER, Role.CHEF)
 
 
-def user_register(*, email: str, password: str, full_name: str, role: str = Role.CUSTOMER) -> User:
-    """Create an account with a self-service role. Announces ``UserRegistered`` (chefs
+def user_register(
+    *, email: str, password: str, full_name: str, role: str = Role.CUSTOMER, language: str = Language.FR
+) -> User:
+    """Create an account with a self-service role, its emails in ``language``. Announces ``UserRegistered`` (chefs
     then open the unapproved kitchen). Raises ``InvalidInput`` for a taken email, a
     weak password or a role that cannot be chosen (staff is never chosen)."""
     email = normalize_email(email)
@@ -44,14 +46,21 @@ def user_register(*, email: str, password: str, full_name: str, role: str = Role
     if User.objects.filter(email=email).exists():
         raise taken
     try:
-        return user_create(email=email, password=password, full_name=full_name, role=role)
+        return user_create(email=email, password=password, full_name=full_name, role=role, language=language)
     except IntegrityError as exc:  # a concurrent registration took the email first
         raise taken from exc
 
 
 @transaction.atomic
 def user_create(
-    *, email: str, password: str, full_name: str, role: str, is_staff: bool = False, is_superuser: bool = False
+    *,
+    email: str,
+    password: str,
+    full_name: str,
+    role: str,
+    language: str = Language.FR,
+    is_staff: bool = False,
+    is_superuser: bool = False,
 ) -> User:
     """Write a new account and announce ``UserRegistered`` (chefs then open their
     kitchen): what :func:`user_register` does once its self-service checks passed,
@@ -63,6 +72,7 @@ def user_create(
         password=password,
         full_name=full_name,
         role=role,
+        language=language,
         is_staff=is_staff,
         is_superuser=is_superuser,
     )
@@ -136,15 +146,15 @@ def auth_rotate_tokens(*, refresh: str) -> dict[str, str]:
     return {"access": str(fresh.access_token), "refresh": str(fresh)}
 
 
-def user_update_profile(*, user: User, full_name: str | None = None, phone: str | None = None) -> User:
-    """Change what a person may change about themselves (never email, role or staff flags)."""
-    fields = []
-    if full_name is not None:
-        user.full_name = full_name
-        fields.append("full_name")
-    if phone is not None:
-        user.phone = phone
-        fields.append("phone")
+def user_update_profile(
+    *, user: User, full_name: str | None = None, phone: str | None = None, language: str | None = None
+) -> User:
+    """Change what a person may change about themselves (never email, role or staff
+    flags): name, phone, and the language their emails are written in."""
+    changes = {"full_name": full_name, "phone": phone, "language": language}
+    fields = [name for name, value in changes.items() if value is not None]
+    for name in fields:
+        setattr(user, name, changes[name])
     if fields:
         user.save(update_fields=fields)
     return user

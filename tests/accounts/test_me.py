@@ -13,8 +13,32 @@ def test_me_shows_the_callers_own_account(make_client, customer):
     body = response.json()
     assert body["id"] == str(customer.pk)
     assert body["email"] == customer.email
-    assert {"full_name", "phone", "role"} <= set(body)
-    assert "password" not in body
+    assert set(body) == {"id", "email", "full_name", "phone", "language", "role"}
+    assert body["language"] == "fr"  # emails in French unless the person says otherwise
+
+
+def test_patch_language_switches_emails_to_english_and_back(make_client, customer):
+    client = make_client(customer)
+
+    assert client.patch("/api/v1/me", {"language": "en"}, format="json").json()["language"] == "en"
+    customer.refresh_from_db()
+    assert customer.language == "en"
+    assert client.get("/api/v1/me").json()["language"] == "en"
+    assert client.patch("/api/v1/me", {"language": "fr"}, format="json").json()["language"] == "fr"
+
+
+@pytest.mark.parametrize("language", ["de", "FR", "", None, 1])
+def test_patch_with_another_language_is_invalid_and_changes_nothing(make_client, customer, language):
+    name = customer.full_name
+
+    response = make_client(customer).patch("/api/v1/me", {"language": language, "full_name": "Other"}, format="json")
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid"
+    assert set(body["fields"]) == {"language"}
+    customer.refresh_from_db()
+    assert (customer.language, customer.full_name) == ("fr", name)
 
 
 def test_patch_changes_name_and_phone_but_never_email_role_or_staff(make_client, customer):

@@ -25,6 +25,19 @@ def test_register_creates_a_customer_and_never_returns_the_password(api):
     assert user.check_password("a-long-unusual-phrase")
 
 
+def test_register_writes_emails_in_french_unless_english_is_chosen(api):
+    french = register(api, email="fr@example.com")
+    english = register(api, email="en@example.com", language="en")
+    unknown = register(api, email="de@example.com", language="de")
+
+    assert User.objects.get(pk=french.json()["id"]).language == "fr"
+    assert User.objects.get(pk=english.json()["id"]).language == "en"
+    assert set(english.json()) == {"id", "email", "full_name", "role"}
+    assert unknown.status_code == 400
+    assert set(unknown.json()["fields"]) == {"language"}
+    assert not User.objects.filter(email="de@example.com").exists()
+
+
 def test_register_chef_and_courier_roles(api):
     assert register(api, email="c@example.com", role="chef").json()["role"] == "chef"
     assert register(api, email="k@example.com", role="courier").json()["role"] == "courier"
