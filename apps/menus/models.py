@@ -26,6 +26,53 @@ ALLERGENS: tuple[str, ...] = (
     "lupin",
     "molluscs",
 )
+# Their full names, as a label must show them (Annex II of the regulation), in the
+# languages mails are written in. "nuts" are tree nuts (almonds, hazelnuts, walnuts,
+# ...), not peanuts, which are "peanuts".
+ALLERGEN_NAMES: dict[str, dict[str, str]] = {
+    "fr": {
+        "gluten": "Céréales contenant du gluten",
+        "crustaceans": "Crustacés",
+        "eggs": "Œufs",
+        "fish": "Poissons",
+        "peanuts": "Arachides",
+        "soybeans": "Soja",
+        "milk": "Lait",
+        "nuts": "Fruits à coque",
+        "celery": "Céleri",
+        "mustard": "Moutarde",
+        "sesame": "Graines de sésame",
+        "sulphites": "Anhydride sulfureux et sulfites",
+        "lupin": "Lupin",
+        "molluscs": "Mollusques",
+    },
+    "en": {
+        "gluten": "Cereals containing gluten",
+        "crustaceans": "Crustaceans",
+        "eggs": "Eggs",
+        "fish": "Fish",
+        "peanuts": "Peanuts",
+        "soybeans": "Soybeans",
+        "milk": "Milk",
+        "nuts": "Tree nuts",
+        "celery": "Celery",
+        "mustard": "Mustard",
+        "sesame": "Sesame seeds",
+        "sulphites": "Sulphur dioxide and sulphites",
+        "lupin": "Lupin",
+        "molluscs": "Molluscs",
+    },
+}
+
+
+def allergen_names(codes: list[str], *, language: str) -> list[str]:
+    """The full names of allergen ``codes`` in ``language`` (French unless English),
+    in the order given. A code outside the vocabulary is shown as it is: an allergen
+    is never left out of a declaration."""
+    names = ALLERGEN_NAMES["en" if language.split("-", maxsplit=1)[0].lower() == "en" else "fr"]
+    return [names.get(code, code) for code in codes]
+
+
 DIETARY_TAGS: tuple[str, ...] = (
     "vegetarian",
     "vegan",
