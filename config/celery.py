@@ -28,6 +28,17 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute=17),
         "options": {"expires": 3000},
     },
+    # Mail the broker lost, or due again after a long pause (foodiefast.mail).
+    "mail-relay": {
+        "task": "foodiefast.tasks.notify_mail_relay_task",
+        "schedule": settings.MAIL_RELAY_SECONDS,
+        "options": {"expires": settings.MAIL_RELAY_SECONDS},
+    },
+    "mail-purge": {
+        "task": "foodiefast.tasks.notify_mail_purge_task",
+        "schedule": crontab(minute=47),
+        "options": {"expires": 3000},
+    },
     # Payments whose webhook is late or lost: ask Stripe (apps.payments.services.payment_reconcile).
     "payments-reconcile": {
         "task": "apps.payments.tasks.payments_reconcile_task",

@@ -208,6 +208,7 @@ CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_ROUTES = {
     # Mail, push: named notify_*_task in any app. First, so a payment receipt is mail too.
     "apps.*.tasks.notify_*": {"queue": "notifications"},
+    "foodiefast.tasks.notify_*": {"queue": "notifications"},
     # Webhooks, syncs, voids and captures, reconcile.
     "apps.payments.tasks.*": {"queue": "payments"},
     # Order steps, dispatch, and event delivery (handlers move orders; the relay sends them).
@@ -357,6 +358,16 @@ WHITENOISE_MANIFEST_STRICT = False
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="FoodieFast <no-reply@foodiefast.example>")
+# Seconds one SMTP round trip (connect, each reply) may take: a frozen mail server
+# costs a worker this, then the message is retried (foodiefast/mail.py).
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+# Mail that could not be sent waits MAIL_RETRY_SECONDS, doubling up to
+# MAIL_RETRY_MAX_SECONDS; beat looks for due mail every MAIL_RELAY_SECONDS; sent
+# mail is remembered (and not sent twice) for MAIL_RETENTION_DAYS.
+MAIL_RETRY_SECONDS = env.int("MAIL_RETRY_SECONDS", default=10)
+MAIL_RETRY_MAX_SECONDS = env.int("MAIL_RETRY_MAX_SECONDS", default=900)
+MAIL_RELAY_SECONDS = env.float("MAIL_RELAY_SECONDS", default=30.0)
+MAIL_RETENTION_DAYS = env.int("MAIL_RETENTION_DAYS", default=30)
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
 RELEASE_VERSION = (

@@ -1,4 +1,5 @@
-"""The kernel's one table: the event outbox (see :mod:`foodiefast.outbox`)."""
+"""The kernel's tables: the event outbox (see :mod:`foodiefast.outbox`) and the
+mail queue (see :mod:`foodiefast.mail`)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,49 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} -> {self.handler} (#{self.pk})"
+
+
+class MailMessage(models.Model):
+    """One email owed to one recipient, and once sent, the record that it was.
+
+    Written by :func:`foodiefast.mail.mail_request` in the transaction of the change it
+    tells about; at most one per ``(kind, object_id, recipient)``, so asking twice
+    (a redelivered handler) sends once. A worker claims it for a lease before talking
+    to the mail server and writes ``sent_at`` right after the server took it, so a
+    redelivered task finds it sent. ``failed_at``: the server refused it for good.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=100, help_text="What the mail tells, e.g. orders.paid")
+    object_id = models.CharField(max_length=100, help_text="What it is about, e.g. the order's id")
+    recipient = models.EmailField(max_length=254)
+    language = models.CharField(max_length=8)
+    template = models.CharField(max_length=200, help_text="Base name of the subject, text and HTML templates")
+    context = models.JSONField(help_text="The templates' context, plain JSON")
+    created_at = models.DateTimeField(default=timezone.now)
+    # Not sent before this time: a failed send waits here, backing off.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    # A worker sending it holds it until then; a dead worker's claim runs out.
+    leased_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0, help_text="Sends that failed")
+    last_error = models.TextField(blank=True, default="")
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True, help_text="Refused for good by the mail server")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id", "recipient"], name="mail_once_per_recipient"),
+        ]
+        indexes = [
+            # The relay's scan: only what is still owed.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="mail_owed_idx",
+                condition=Q(sent_at__isnull=True, failed_at__isnull=True),
+            ),
+            # The purge's scan.
+            models.Index(fields=["sent_at"], name="mail_sent_idx", condition=Q(sent_at__isnull=False)),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} -> {self.recipient}"

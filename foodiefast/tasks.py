@@ -11,7 +11,7 @@ from celery import Task, shared_task
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
-from foodiefast import events, outbox
+from foodiefast import events, mail, outbox
 
 logger = logging.getLogger("foodiefast.tasks")
 
@@ -50,6 +50,32 @@ def outbox_relay_task() -> int:
 def outbox_purge_task() -> int:
     """Beat, hourly: delete delivered messages older than ``OUTBOX_RETENTION_DAYS``."""
     return outbox.outbox_purge()
+
+
+@shared_task(bind=True, max_retries=None)
+def notify_mail_task(self, message_id: int) -> str:
+    """Send one owed email (:func:`foodiefast.mail.mail_deliver`), on the
+    ``notifications`` queue. Idempotent: a sent message is not sent again. When the
+    mail server is down or frozen the task retries itself after the message's pause
+    while that pause is short; longer pauses, and anything the broker loses, are the
+    relay's (:func:`notify_mail_relay_task`)."""
+    delivery = mail.mail_deliver(message_id=message_id)
+    if delivery.retry_in is not None and delivery.retry_in <= mail.TASK_RETRY_MAX_SECONDS and not self.request.is_eager:
+        raise self.retry(countdown=delivery.retry_in)
+    return delivery.outcome.value
+
+
+@shared_task
+def notify_mail_relay_task() -> int:
+    """Beat, every ``MAIL_RELAY_SECONDS``: send the owed mail that is due and that no
+    task is carrying (after a long pause, or lost by the broker)."""
+    return mail.mail_relay()
+
+
+@shared_task
+def notify_mail_purge_task() -> int:
+    """Beat, hourly: forget sent mail older than ``MAIL_RETENTION_DAYS``."""
+    return mail.mail_purge()
 
 
 @shared_task(bind=True, autoretry_for=(Exception,), retry_backoff=True, retry_backoff_max=240, max_retries=8)
