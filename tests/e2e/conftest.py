@@ -8,7 +8,7 @@ import uuid
 import psycopg
 import pytest
 
-from tests.processes import Process, env_with, procfile_command, start_web
+from tests.processes import Process, RedisServer, env_with, procfile_command, publish_to, start_web
 
 ADMIN_DB = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -64,3 +64,14 @@ def worker(released, tmp_path_factory):
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="module")
+def redis_server(tmp_path_factory):
+    """A private redis-server as the broker, that a test may stop or freeze; this
+    process publishes there too while the module runs."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    previous = publish_to(server.url)
+    yield server
+    publish_to(previous)
+    server.close()

@@ -21,22 +21,13 @@ from foodiefast.models import OutboxMessage
 from foodiefast.tasks import deliver_event_task
 from tests.e2e.outbox_probe import STARTS, ProbeHappened, record_start_task
 from tests.factories.chefs import KitchenFactory
-from tests.processes import Process, RedisServer, env_with, free_port, procfile_command, publish_to, wait_for
+from tests.processes import Process, env_with, free_port, procfile_command, wait_for
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 LOUVRE = {"lat": 48.861, "lng": 2.336}
 WORKER_CONCURRENCY = 2
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(scope="module")
-def redis_server(tmp_path_factory):
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    previous = publish_to(server.url)  # this process publishes there too
-    yield server
-    publish_to(previous)
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -194,5 +185,7 @@ def test_each_kind_of_task_goes_to_its_queue():
     assert queue_of("foodiefast.tasks.outbox_relay_task") == "orders"
     assert queue_of("apps.orders.tasks.notify_chef_of_order_task") == "notifications"
     assert queue_of("apps.payments.tasks.notify_receipt_task") == "notifications"
+    assert queue_of("foodiefast.tasks.notify_mail_task") == "notifications"
+    assert queue_of("foodiefast.tasks.notify_mail_relay_task") == "notifications"
     assert queue_of("apps.menus.tasks.dish_stock_reset_daily_task") == "celery"
     assert queue_of("foodiefast.tasks.outbox_purge_task") == "celery"

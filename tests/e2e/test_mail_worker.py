@@ -1,0 +1,87 @@
+"""Order mail through the Procfile's worker, to a real SMTP server on loopback: a mail
+server that is down delays the mail and loses none, and a task the broker hands out
+twice sends one mail."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection, transaction
+
+from foodiefast.models import MailMessage
+from foodiefast.order_mail import send_order_mail
+from foodiefast.tasks import notify_mail_task
+from tests.factories.accounts import UserFactory
+from tests.mail.conftest import an_order_mail
+from tests.mailserver import SmtpServer
+from tests.processes import Process, env_with, free_port, procfile_command, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+NBSP = "\xa0"
+
+
+@pytest.fixture(scope="module")
+def smtp_port():
+    return free_port()
+
+
+@pytest.fixture(scope="module")
+def worker(django_db_setup, redis_server, smtp_port, tmp_path_factory):
+    """The Procfile's worker on the private broker and the test database, its mail
+    going to ``smtp_port`` (nothing listens there until a test starts a server)."""
+    db = connection.settings_dict
+    env = env_with(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        REDIS_URL=redis_server.url,
+        EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
+        EMAIL_TIMEOUT="2",
+        MAIL_RETRY_SECONDS="1",
+        DJANGO_LOG_LEVEL="INFO",
+        CELERY_CONCURRENCY="2",
+    )
+    process = Process(procfile_command("worker"), env=env, log_path=tmp_path_factory.mktemp("worker") / "worker.log")
+    try:
+        assert wait_for(lambda: "ready" in process.output(), timeout=30), process.output()
+        yield process
+    finally:
+        process.stop()
+
+
+def test_mail_asked_for_while_the_mail_server_is_down_arrives_once_it_is_up(worker, smtp_port):
+    ada = UserFactory(email="ada@example.com")
+    with transaction.atomic():  # as an order's handler does
+        message = send_order_mail(kind="paid", context=an_order_mail(), recipient=ada)
+
+    # The worker tries, finds no server, and tries again by itself after a pause.
+    retried = wait_for(lambda: MailMessage.objects.get(pk=message.pk).attempts >= 2, timeout=30)
+    assert retried, worker.output()[-3000:]
+    assert MailMessage.objects.get(pk=message.pk).sent_at is None
+
+    server = SmtpServer(smtp_port).start()
+    try:
+        arrived = server.wait_for_message_to("ada@example.com", timeout=60)
+        assert arrived, worker.output()[-3000:]
+        text = arrived[0].get_body(preferencelist=("plain",)).get_content()
+        assert f"16,50{NBSP}€" in text and "Fruits à coque" in text
+        assert wait_for(lambda: MailMessage.objects.get(pk=message.pk).sent_at is not None, timeout=10)
+        assert len(server.messages_to("ada@example.com")) == 1
+    finally:
+        server.stop()
+
+
+def test_a_task_the_broker_hands_out_twice_sends_one_mail(worker, smtp_port):
+    server = SmtpServer(smtp_port).start()
+    try:
+        bob = UserFactory(email="bob@example.com", language="en")
+        with transaction.atomic():
+            message = send_order_mail(kind="delivered", context=an_order_mail(), recipient=bob)
+        assert server.wait_for_message_to("bob@example.com", timeout=30), worker.output()[-3000:]
+
+        # The same task again, as after a worker lost before its acknowledgement.
+        notify_mail_task.delay(message.pk)
+        assert wait_for(lambda: "'already_done'" in worker.output(), timeout=30), worker.output()[-3000:]
+
+        [mail] = server.messages_to("bob@example.com")
+        assert mail["Subject"] == "Your order FF-7K3Q has been delivered"
+    finally:
+        server.stop()
