@@ -128,7 +128,11 @@ def mail_deliver(*, message_id: int) -> Delivery:
         state = MailMessage.objects.filter(pk=message_id).values_list("sent_at", "failed_at").first()
         return Delivery(Outcome.IN_FLIGHT if state == (None, None) else Outcome.ALREADY_DONE)
     message = MailMessage.objects.get(pk=message_id)
-    email = mail_render(template=message.template, language=message.language, context=message.context)
+    try:
+        email = mail_render(template=message.template, language=message.language, context=message.context)
+    except Exception as exc:  # a template this release cannot render: kept, and sent once a fix is deployed
+        logger.exception("mail %s could not be rendered", message)
+        return _record_failure(message, exc)
     email.to = [message.recipient]
     email.from_email = settings.DEFAULT_FROM_EMAIL
     try:

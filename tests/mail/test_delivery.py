@@ -139,6 +139,17 @@ def test_a_frozen_server_costs_the_sender_its_timeout_then_the_mail_waits(settin
         server.close()
 
 
+def test_a_mail_that_cannot_be_rendered_is_kept_for_a_later_release(smtp):
+    message = owed(template="mail/orders/no_such_mail")
+
+    assert mail_deliver(message_id=message.pk).outcome is Outcome.RETRY
+
+    message.refresh_from_db()
+    assert "TemplateDoesNotExist" in message.last_error
+    assert message.sent_at is None and message.failed_at is None and message.leased_until is None
+    assert smtp.messages_to("ada@example.com") == []
+
+
 def test_the_relay_hands_over_only_what_is_due_and_unclaimed(settings):
     now = timezone.now()
     long_ago = now - timedelta(seconds=settings.MAIL_RELAY_SECONDS + 5)
