@@ -32,6 +32,7 @@ from __future__ import annotations
 import enum
 import logging
 import smtplib
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any, NamedTuple
 
@@ -197,6 +198,16 @@ def mail_relay() -> int:
     for message_id in due:
         notify_mail_task.delay(message_id)
     return len(due)
+
+
+def mail_retry_now(*, message_ids: Iterable[int]) -> int:
+    """Staff, from the admin: make these unsent messages due for the next relay, a
+    message refused for good included (the address or the server was fixed); how
+    many. Sent messages are never sent again."""
+    due = timezone.now() - timedelta(seconds=settings.MAIL_RELAY_SECONDS)
+    return MailMessage.objects.filter(pk__in=list(message_ids), sent_at__isnull=True).update(
+        next_attempt_at=due, failed_at=None
+    )
 
 
 def mail_purge() -> int:
