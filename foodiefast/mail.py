@@ -210,6 +210,12 @@ def mail_retry_now(*, message_ids: Iterable[int]) -> int:
     )
 
 
+def mail_forget(*, recipient: str) -> int:
+    """Erase every message to ``recipient``, sent or owed (an account erased: no more
+    mail to it, and no copy of what it was sent); how many. In the caller's transaction."""
+    return MailMessage.objects.filter(recipient=recipient).delete()[0]
+
+
 def mail_purge() -> int:
     """Beat: forget sent messages older than ``MAIL_RETENTION_DAYS``; how many."""
     cutoff = timezone.now() - timedelta(days=settings.MAIL_RETENTION_DAYS)

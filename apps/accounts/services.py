@@ -22,6 +22,7 @@ from apps.accounts.models import Language, Role, User, normalize_email
 from foodiefast import ratelimit
 from foodiefast.errors import InvalidInput
 from foodiefast.events import publish
+from foodiefast.mail import mail_forget
 
 SELF_SERVICE_ROLES = (Role.CUSTOMER, Role.COURIER, Role.CHEF)
 
@@ -163,9 +164,11 @@ def user_update_profile(
 @transaction.atomic
 def user_erase(*, user: User) -> None:
     """Erase an account (GDPR): personal data anonymised, the row kept so order records
-    stay for accounting, every token revoked, the email free to sign up again.
+    stay for accounting, every token revoked, the email free to sign up again, mail to
+    it (owed or sent) forgotten.
     Announces ``UserErased`` so other apps can anonymise what they hold."""
     user = User.objects.select_for_update().get(pk=user.pk)
+    mail_forget(recipient=user.email)  # owed mail is not sent, sent mail not kept
     user.email = f"erased-{uuid.uuid4().hex}@erased.invalid"
     user.full_name = ""
     user.phone = ""

@@ -1,6 +1,8 @@
 import pytest
+from django.utils import timezone
 
 from apps.accounts.models import User
+from foodiefast.models import MailMessage
 from tests.factories.accounts import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +93,24 @@ def test_delete_anonymises_revokes_tokens_and_frees_the_email(api, customer):
         "/api/v1/auth/register", {"email": email, "password": "another-long-phrase", "full_name": "Back"}, format="json"
     )
     assert again.status_code == 201
+
+
+def test_delete_forgets_mail_owed_or_sent_to_the_person_and_no_one_elses(make_client, customer):
+    other = UserFactory()
+    for recipient, sent_at in ((customer.email, None), (customer.email, timezone.now()), (other.email, None)):
+        MailMessage.objects.create(
+            kind="orders.paid",
+            object_id=f"order-{sent_at is None}",
+            recipient=recipient,
+            language="fr",
+            template="mail/orders/paid",
+            context={"customer_first_name": "Ada"},
+            sent_at=sent_at,
+        )
+
+    assert make_client(customer).delete("/api/v1/me").status_code == 204
+
+    assert list(MailMessage.objects.values_list("recipient", flat=True)) == [other.email]
 
 
 def test_one_persons_deletion_leaves_others_untouched(make_client):
