@@ -131,6 +131,7 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     fieldsets = (
         (None, {"fields": ("chef", "display_name", "cuisine", "bio", "photo_url")}),
         ("Delivery", {"fields": ("address", "lat", "lng", "delivery_radius_km", "delivery_fee_cents", "prep_minutes")}),
+        ("Orders", {"fields": ("minimum_order_cents", "max_open_orders")}),
         ("Status", {"fields": ("is_paused", "is_approved", "approved_at", "approved_by", "rating", "rating_count")}),
     )
 

@@ -43,6 +43,13 @@ class Kitchen(models.Model):
         default=20, validators=[MinValueValidator(1), MaxValueValidator(240)], help_text="Usual preparation time"
     )
     is_paused = models.BooleanField(default=False, help_text="Temporarily hidden from customers by the chef.")
+    # db_default: inserts of the release still running (which knows no such column) work.
+    minimum_order_cents = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Smallest subtotal this kitchen takes an order for."
+    )
+    max_open_orders = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)], help_text="Open orders at once; empty: no limit."
+    )
     is_approved = models.BooleanField(default=False)
     approved_at = models.DateTimeField(null=True, blank=True)
     approved_by = models.ForeignKey(

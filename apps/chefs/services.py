@@ -31,6 +31,8 @@ KITCHEN_EDITABLE_FIELDS = (
     "delivery_fee_cents",
     "prep_minutes",
     "is_paused",
+    "minimum_order_cents",
+    "max_open_orders",
 )
 
 

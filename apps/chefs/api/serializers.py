@@ -32,6 +32,8 @@ class ProfileOutput(serializers.ModelSerializer):
             "currency",
             "prep_minutes",
             "is_paused",
+            "minimum_order_cents",
+            "max_open_orders",
             "is_approved",
             "approved_at",
             "rating",
@@ -55,6 +57,10 @@ class ProfileInput(StrictInput):
     delivery_fee_cents = serializers.IntegerField(min_value=0, max_value=100_000)
     prep_minutes = serializers.IntegerField(min_value=1, max_value=240)
     is_paused = serializers.BooleanField()
+    minimum_order_cents = serializers.IntegerField(min_value=0, max_value=100_000)
+    max_open_orders = serializers.IntegerField(
+        min_value=1, max_value=10_000, allow_null=True, help_text="null: no limit"
+    )
     # The location rule (lat and lng together, an approved kitchen keeps its
     # location) is checked by the service, for the admin too.
 

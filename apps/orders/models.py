@@ -1,0 +1,206 @@
+"""Orders, their lines (snapshots of the dishes at checkout), their timeline and reviews.
+
+Money is integer cents in ``currency``, VAT included everywhere. The one map of
+allowed status moves is :data:`TRANSITIONS`; every move writes an :class:`OrderEvent`
+row (the timeline). Timers live here as columns (``payment_due_at``, ``accept_by``)
+that beat sweeps.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from apps.chefs.models import Kitchen
+from apps.menus.models import Dish
+
+MAX_QUANTITY = 20
+# VAT rates in basis points (1000 = 10 %): prepared food delivered for immediate
+# consumption, then the delivery and service fees; the tip carries none.
+VAT_FOOD_BP = 1000
+VAT_FEES_BP = 2000
+
+
+class OrderStatus(models.TextChoices):
+    PENDING_PAYMENT = "pending_payment", "Waiting for payment"
+    PAID = "paid", "Paid (authorized)"
+    ACCEPTED = "accepted", "Accepted"
+    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
+    PICKED_UP = "picked_up", "Picked up"
+    DELIVERED = "delivered", "Delivered"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+S = OrderStatus
+# The one map of allowed moves. Customers cancel only before acceptance
+# (CUSTOMER_CANCELLABLE); staff may cancel (and refund) an accepted order too.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING_PAYMENT: frozenset({S.PAID, S.CANCELLED}),
+    S.PAID: frozenset({S.ACCEPTED, S.CANCELLED}),
+    S.ACCEPTED: frozenset({S.READY_FOR_PICKUP, S.CANCELLED}),
+    S.READY_FOR_PICKUP: frozenset({S.PICKED_UP, S.CANCELLED}),
+    S.PICKED_UP: frozenset({S.DELIVERED}),
+    S.DELIVERED: frozenset(),
+    S.CANCELLED: frozenset(),
+}
+CUSTOMER_CANCELLABLE = frozenset({S.PENDING_PAYMENT, S.PAID})
+# Open orders count against a kitchen's max_open_orders; chefs see theirs from paid on.
+OPEN_STATUSES = frozenset({S.PENDING_PAYMENT, S.PAID, S.ACCEPTED, S.READY_FOR_PICKUP})
+CHEF_VISIBLE_STATUSES = frozenset({S.PAID, S.ACCEPTED, S.READY_FOR_PICKUP, S.PICKED_UP, S.DELIVERED, S.CANCELLED})
+FINAL_STATUSES = frozenset({S.DELIVERED, S.CANCELLED})
+
+
+def can_move(current: str, target: str) -> bool:
+    return target in TRANSITIONS[current]
+
+
+class Actor(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    CHEF = "chef", "Chef"
+    STAFF = "staff", "Staff"
+    PAYMENT = "payment", "Payment provider"
+    COURIER = "courier", "Courier"
+    SYSTEM = "system", "Timer"
+
+
+class MoneyOutcome(models.TextChoices):
+    """What happened to the customer's money when an order was cancelled."""
+
+    NONE = "none", "No payment was made"
+    VOIDED = "voided", "Card authorization voided"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Order(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    kitchen = models.ForeignKey(Kitchen, on_delete=models.PROTECT, related_name="orders")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
+    # Money, VAT included, in minor units of `currency`.
+    subtotal_cents = models.PositiveIntegerField()
+    delivery_fee_cents = models.PositiveIntegerField()
+    service_fee_cents = models.PositiveIntegerField()
+    tip_cents = models.PositiveIntegerField(default=0)
+    total_cents = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="EUR")
+    # Personal data, anonymised when the customer erases their account.
+    customer_name = models.CharField(max_length=150, blank=True, default="")
+    delivery_address = models.CharField(max_length=255)
+    delivery_lat = models.FloatField()
+    delivery_lng = models.FloatField()
+    delivery_instructions = models.CharField(max_length=500, blank=True, default="")
+    delivery_phone = models.CharField(max_length=32, blank=True, default="")
+    # The client's Idempotency-Key and a digest of its request, unique per customer.
+    idempotency_key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    prep_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # Timers swept by beat: an unpaid order expires, a paid one must be accepted in time.
+    payment_due_at = models.DateTimeField()
+    accept_by = models.DateTimeField(null=True, blank=True)
+    # The local day the portions were taken from, and when they were given back (once).
+    stock_date = models.DateField()
+    portions_released_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.CharField(max_length=10, choices=Actor.choices, blank=True, default="")
+    cancellation_reason = models.CharField(max_length=500, blank=True, default="")
+    money_outcome = models.CharField(max_length=10, choices=MoneyOutcome.choices, blank=True, default="")
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["customer", "-created_at"], name="orders_customer_created"),
+            models.Index(fields=["kitchen", "status", "-created_at"], name="orders_kitchen_status"),
+            # The sweeps' scans: only orders whose timer is running.
+            models.Index(
+                fields=["payment_due_at"], name="orders_payment_due", condition=Q(status=OrderStatus.PENDING_PAYMENT)
+            ),
+            models.Index(fields=["accept_by"], name="orders_accept_by", condition=Q(status=OrderStatus.PAID)),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "idempotency_key"], name="orders_unique_key_per_customer"),
+            models.CheckConstraint(
+                condition=Q(
+                    total_cents=F("subtotal_cents") + F("delivery_fee_cents") + F("service_fee_cents") + F("tip_cents")
+                ),
+                name="orders_total_is_the_sum",
+            ),
+            models.CheckConstraint(condition=Q(subtotal_cents__gte=1), name="orders_subtotal_positive"),
+            models.CheckConstraint(condition=Q(status__in=OrderStatus.values), name="orders_status_known"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Order {self.pk} ({self.status})"
+
+    @property
+    def first_name(self) -> str:
+        return self.customer_name.split(" ")[0] if self.customer_name else ""
+
+
+class OrderLine(models.Model):
+    """A dish as it was at checkout: name, unit price, allergens and VAT rate."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    dish = models.ForeignKey(Dish, on_delete=models.PROTECT, related_name="+")
+    name = models.CharField(max_length=120)
+    unit_price_cents = models.PositiveIntegerField()
+    quantity = models.PositiveSmallIntegerField()
+    allergens = models.JSONField(default=list, help_text="EU allergen codes declared at checkout")
+    vat_rate_bp = models.PositiveSmallIntegerField(default=VAT_FOOD_BP, help_text="VAT rate in basis points")
+    line_total_cents = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ("id",)
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(quantity__gte=1, quantity__lte=MAX_QUANTITY), name="orders_line_quantity_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(line_total_cents=F("unit_price_cents") * F("quantity")), name="orders_line_total"
+            ),
+            models.CheckConstraint(condition=Q(vat_rate_bp__lte=10000), name="orders_line_vat_rate_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.name}"
+
+
+class OrderEvent(models.Model):
+    """The audit trail: one row per status change, who or what caused it, and why."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    at = models.DateTimeField()
+    actor = models.CharField(max_length=10, choices=Actor.choices)
+    reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ("at", "id")
+        indexes = [models.Index(fields=["order", "at"], name="orders_event_order_at")]
+
+    def __str__(self) -> str:
+        return f"{self.status} at {self.at:%Y-%m-%d %H:%M:%S} ({self.actor})"
+
+
+class Review(models.Model):
+    """One per delivered order."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="review")
+    kitchen = models.ForeignKey(Kitchen, on_delete=models.PROTECT, related_name="reviews")
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True, default="", max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        constraints = [models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="orders_review_rating")]
+
+    def __str__(self) -> str:
+        return f"{self.rating}/5 for {self.order_id}"
