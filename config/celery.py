@@ -45,6 +45,13 @@ app.conf.beat_schedule = {
         "schedule": 60.0,
         "options": {"expires": 55},
     },
+    # Order timers (apps.orders.services.news): unpaid orders expire, unaccepted ones are
+    # cancelled, within 10 s after their time.
+    "orders-timers": {
+        "task": "apps.orders.tasks.orders_sweep_timers_task",
+        "schedule": 5.0,
+        "options": {"expires": 5},
+    },
     # Local midnight (Europe/Paris) moves with DST while beat runs in UTC: the task is
     # idempotent per local date, so it simply runs every 5 minutes and acts once a day.
     "menus-daily-stock-reset": {

@@ -306,6 +306,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
+    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "apps.orders.models.OrderStatus"},
 }
 
 # ---------------------------------------------------------------------------

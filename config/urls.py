@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("apps.payments.api.urls")),
     path("", include("apps.chefs.api.urls")),
     path("", include("apps.menus.api.urls")),
+    path("", include("apps.orders.api.urls")),
 ]
 
 urlpatterns = [

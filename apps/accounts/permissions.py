@@ -13,3 +13,13 @@ class IsChef(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.CHEF)
+
+
+class IsCustomer(BasePermission):
+    """Customer operations (``/api/v1/orders``): signed-in customers only; other roles get 403."""
+
+    message = "Only customers may order."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.CUSTOMER)

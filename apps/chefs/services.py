@@ -175,6 +175,20 @@ def opening_hours_replace(*, kitchen: Kitchen, slots: list[Slot]) -> list[Openin
 
 
 @transaction.atomic
+def kitchen_rating_add(*, kitchen_id, rating: int) -> Kitchen:
+    """Count one more review of ``rating`` (1-5) in the kitchen's average. Locks the
+    kitchen row; customers see the new ``rating`` and ``rating_count`` in browse
+    (cached answers are dropped after commit)."""
+    kitchen = Kitchen.objects.select_for_update().get(pk=kitchen_id)
+    total = (kitchen.rating or 0) * kitchen.rating_count + rating
+    kitchen.rating_count += 1
+    kitchen.rating = total / kitchen.rating_count
+    kitchen.save(update_fields=["rating", "rating_count", "updated_at"])
+    catalog_changed()
+    return kitchen
+
+
+@transaction.atomic
 def kitchen_withdraw_for_user_id(*, user_id: str) -> None:
     """The chef erased their account: their kitchen leaves the catalog for good
     (unapproved and paused; the row stays for past orders). Idempotent."""

@@ -97,6 +97,9 @@ class Order(models.Model):
     idempotency_key = models.CharField(max_length=255)
     request_fingerprint = models.CharField(max_length=64)
     prep_minutes = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A lease on starting the payment: one request creates the PaymentIntent while its
+    # concurrent replays wait for it (no lock is held while the provider is called).
+    payment_claimed_until = models.DateTimeField(null=True, blank=True)
     # Timers swept by beat: an unpaid order expires, a paid one must be accepted in time.
     payment_due_at = models.DateTimeField()
     accept_by = models.DateTimeField(null=True, blank=True)
@@ -143,6 +146,20 @@ class Order(models.Model):
     def first_name(self) -> str:
         return self.customer_name.split(" ")[0] if self.customer_name else ""
 
+    def vat_split(self) -> list[dict[str, int | float]]:
+        """What a receipt shows: per VAT rate, the amount it applies to (VAT
+        included) and the VAT in it, rounded half up to the cent. The tip carries none."""
+        gross_by_rate: dict[int, int] = {}
+        for line in self.lines.all():
+            gross_by_rate[line.vat_rate_bp] = gross_by_rate.get(line.vat_rate_bp, 0) + line.line_total_cents
+        fees = self.delivery_fee_cents + self.service_fee_cents
+        if fees:
+            gross_by_rate[VAT_FEES_BP] = gross_by_rate.get(VAT_FEES_BP, 0) + fees
+        return [
+            {"rate": bp / 100, "amount_cents": gross, "vat_cents": (2 * gross * bp + 10000 + bp) // (2 * (10000 + bp))}
+            for bp, gross in sorted(gross_by_rate.items())
+        ]
+
 
 class OrderLine(models.Model):
     """A dish as it was at checkout: name, unit price, allergens and VAT rate."""
@@ -170,6 +187,11 @@ class OrderLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} x {self.name}"
+
+    @property
+    def vat_rate(self) -> float:
+        """The VAT rate in percent (10.0)."""
+        return self.vat_rate_bp / 100
 
 
 class OrderEvent(models.Model):

@@ -14,9 +14,15 @@ class PaymentInvalidAmount(DomainError):
 
 
 class PaymentProviderUnavailable(DomainError):
+    """Answered 503 with ``Retry-After`` (API.md): nothing changed, ask again."""
+
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "payment_provider_unavailable"
     detail = "The payment provider cannot be reached right now. Try again in a moment."
+    retry_after_seconds = 5
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
 
 
 class PaymentNotCapturable(InvalidTransition):

@@ -72,6 +72,12 @@ def payment_checkout(payment: Payment) -> Checkout:
     )
 
 
+def payment_checkouts_for(*, references: list[str]) -> dict[str, Checkout]:
+    """The checkout of each of these references that has a payment, in one query
+    (an order list shows each order's ``payment`` block)."""
+    return {p.reference: payment_checkout(p) for p in Payment.objects.filter(reference__in=references)}
+
+
 def payments_to_reconcile(*, created_before: datetime, created_after: datetime) -> QuerySet[Payment]:
     """Payments Stripe may know more about than we do: still waiting for the card
     (or declined) although created a while ago, or authorized after their reference

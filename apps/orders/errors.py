@@ -1,0 +1,29 @@
+from rest_framework import status
+
+from foodiefast.errors import DomainError, InvalidTransition, NotFound
+
+
+class OrderNotFound(NotFound):
+    """No such order, or not the caller's (no existence oracle)."""
+
+
+class OrderInvalidTransition(InvalidTransition):
+    """The order's status does not allow this move (the one map in models.py)."""
+
+
+class ChefClosed(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "chef_closed"
+    detail = "This kitchen is not taking orders right now."
+
+
+class OutOfDeliveryArea(DomainError):
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "out_of_delivery_area"
+    detail = "This kitchen does not deliver to that address."
+
+
+class ReviewNotAllowed(DomainError):
+    status_code = status.HTTP_409_CONFLICT
+    code = "review_not_allowed"
+    detail = "An order can be reviewed once, after it was delivered."

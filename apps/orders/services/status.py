@@ -1,0 +1,126 @@
+"""The one way an order changes status: :func:`order_move_locked`.
+
+It checks the move against :data:`~apps.orders.models.TRANSITIONS`, stamps the
+order, writes the timeline row and announces the event, all in the caller's
+transaction on a row the caller locked. Portions go back through
+:func:`portions_release_locked`, at most once per order.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.menus.services import dish_portions_release
+from apps.orders import events
+from apps.orders.errors import OrderInvalidTransition, OrderNotFound
+from apps.orders.models import MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
+from foodiefast.events import Event, publish
+
+logger = logging.getLogger("apps.orders")
+
+S = OrderStatus
+
+
+def order_lock(*, order_id, **visible) -> Order:
+    """Lock the order row (in the caller's transaction); ``visible`` narrows who may
+    see it (``customer=...``, ``kitchen__chef=...``). Raises ``OrderNotFound``."""
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id, **visible).first()
+    if order is None:
+        raise OrderNotFound()
+    return order
+
+
+def money_outcome_of(status: str) -> str:
+    """What cancelling an order in ``status`` does to the customer's money."""
+    if status == S.PENDING_PAYMENT:
+        return MoneyOutcome.NONE
+    if status == S.PAID:
+        return MoneyOutcome.VOIDED
+    return MoneyOutcome.REFUNDED
+
+
+def _iso(value: datetime | None) -> str:
+    return value.isoformat() if value else ""
+
+
+def order_move_locked(
+    order: Order, target: str, *, actor: str, reason: str = "", at: datetime | None = None, **changes
+) -> None:
+    """Move a locked order to ``target`` (raises ``OrderInvalidTransition`` when the
+    map forbids it), with ``changes`` to other fields; writes the timeline row and
+    announces the move after commit."""
+    if not can_move(order.status, target):
+        raise OrderInvalidTransition(f"An order that is {order.status} cannot become {target}.")
+    now = at or timezone.now()
+    previous = order.status
+    order.status = target
+    for name, value in changes.items():
+        setattr(order, name, value)
+    if target == S.PAID:
+        order.paid_at = now
+        order.accept_by = now + timedelta(minutes=settings.CHEF_ACCEPTANCE_TIMEOUT_MINUTES)
+    elif target == S.ACCEPTED:
+        order.accepted_at = now
+    elif target == S.CANCELLED:
+        order.cancelled_at = now
+        order.cancelled_by = actor
+        order.cancellation_reason = reason[:500]
+        order.money_outcome = money_outcome_of(previous)
+    order.save()
+    OrderEvent.objects.create(order=order, status=target, at=now, actor=actor, reason=reason[:500])
+    event = _event_for(order, previous=previous, at=now)
+    if event is not None:
+        publish(event)
+    logger.info("order %s: %s -> %s (%s)", order.pk, previous, target, actor)
+
+
+def _event_for(order: Order, *, previous: str, at: datetime) -> Event | None:
+    """The announcement of the move ``order`` just made (None: nobody needs it)."""
+    ids = {"order_id": str(order.pk), "customer_id": str(order.customer_id)}
+    kitchen = {"kitchen_id": str(order.kitchen_id)}
+    money = {"total_cents": order.total_cents, "currency": order.currency}
+    prep = order.prep_minutes or 0
+    builders = {
+        S.PAID: lambda: events.OrderPaid(**ids, **kitchen, **money, accept_by=_iso(order.accept_by)),
+        S.ACCEPTED: lambda: events.OrderAccepted(
+            **ids, **kitchen, prep_minutes=prep, ready_by=_iso(at + timedelta(minutes=prep))
+        ),
+        S.READY_FOR_PICKUP: lambda: events.OrderReady(order_id=str(order.pk), **kitchen),
+        S.PICKED_UP: lambda: events.OrderPickedUp(**ids, at=_iso(at)),
+        S.DELIVERED: lambda: events.OrderDelivered(**ids, at=_iso(at)),
+        S.CANCELLED: lambda: events.OrderCancelled(
+            **ids,
+            **kitchen,
+            **money,
+            previous_status=previous,
+            cancelled_by=order.cancelled_by,
+            reason=order.cancellation_reason,
+            money=order.money_outcome,
+        ),
+    }
+    build = builders.get(order.status)
+    return build() if build is not None else None
+
+
+def portions_release_locked(order: Order) -> bool:
+    """Give the order's portions back to the stock of the day they were taken from,
+    once (``portions_released_at`` on the locked row); whether it happened now."""
+    if order.portions_released_at is not None:
+        return False
+    dish_portions_release(
+        items=[(line.dish_id, line.quantity) for line in order.lines.all()], stock_date=order.stock_date
+    )
+    order.portions_released_at = timezone.now()
+    order.save(update_fields=["portions_released_at", "updated_at"])
+    return True
+
+
+def order_cancel_locked(order: Order, *, actor: str, reason: str) -> None:
+    """Cancel a locked order and release its portions (the money is dealt with by
+    the caller, after commit, holding no lock)."""
+    order_move_locked(order, S.CANCELLED, actor=actor, reason=reason)
+    portions_release_locked(order)
