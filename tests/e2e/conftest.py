@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 
 import psycopg
 import pytest
 
-from tests.processes import Process, RedisServer, env_with, procfile_command, publish_to, start_web
+from tests.processes import ROOT, Process, RedisServer, env_with, procfile_command, publish_to, start_web
 
 ADMIN_DB = "postgres://postgres@127.0.0.1:5432/postgres"
 
@@ -20,8 +22,9 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def e2e_env(tmp_path_factory):
-    """Variables of a deployment: a new empty database, its own Redis db."""
+def e2e_env(tmp_path_factory, localstripe_server):
+    """Variables of a deployment: a new empty database, its own Redis db, Stripe
+    played by the session's localstripe."""
     name = f"ff_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -31,6 +34,7 @@ def e2e_env(tmp_path_factory):
         DJANGO_LOG_LEVEL="INFO",
         WEB_CONCURRENCY="2",
         CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path_factory.mktemp("beat") / "schedule"),
+        STRIPE_API_BASE=localstripe_server,
     )
     yield env
     with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
@@ -56,14 +60,40 @@ def web(released, tmp_path_factory):
         process.stop()
 
 
-@pytest.fixture(scope="session")
-def worker(released, tmp_path_factory):
-    """The Procfile's ``worker``: a real Celery worker on the deployment's Redis."""
-    process = Process(procfile_command("worker"), env=released, log_path=tmp_path_factory.mktemp("worker") / "log")
+def _procfile_process(process_type: str, env: dict[str, str], tmp_path_factory):
+    process = Process(
+        procfile_command(process_type), env=env, log_path=tmp_path_factory.mktemp(f"{process_type}-log") / "log"
+    )
     try:
         yield process
     finally:
         process.stop()
+
+
+@pytest.fixture(scope="session")
+def worker(released, tmp_path_factory):
+    """The Procfile's ``worker``: a real Celery worker on the deployment's Redis."""
+    yield from _procfile_process("worker", released, tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def beat(released, tmp_path_factory):
+    """The Procfile's ``beat``: the periodic sweeps, on the deployment's Redis."""
+    yield from _procfile_process("beat", released, tmp_path_factory)
+
+
+def approve_chef(env: dict[str, str], email: str) -> None:
+    """What platform staff run: ``manage.py approve_chef <email>``."""
+    approved = subprocess.run(
+        [sys.executable, "manage.py", "approve_chef", email],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert approved.returncode == 0, approved.stderr
 
 
 @pytest.fixture(scope="module")

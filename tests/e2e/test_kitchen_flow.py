@@ -2,15 +2,13 @@
 process from the Procfile, a Celery worker delivering the registration event, and the
 one-off ``approve_chef`` command platform staff run."""
 
-import subprocess
-import sys
 import time
 
 import psycopg
 import pytest
 import requests
 
-from tests.processes import ROOT
+from tests.e2e.conftest import approve_chef
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 PARIS = {"lat": 48.8566, "lng": 2.3522}
@@ -89,16 +87,7 @@ def listed(web, worker, released):
     before = requests.get(f"{base}/api/v1/dishes", params=near, headers=HTTPS, timeout=10).json()
     assert dish.json()["id"] not in [d["id"] for d in before["results"]]
 
-    approved = subprocess.run(
-        [sys.executable, "manage.py", "approve_chef", email],
-        cwd=ROOT,
-        env=released,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert approved.returncode == 0, approved.stderr
+    approve_chef(released, email)
 
     return {"base": base, "chef": chef, "dish_id": dish.json()["id"], "kitchen_id": profile.json()["id"], "near": near}
 
