@@ -31,6 +31,7 @@ from django.utils import timezone
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
 from apps.chefs.selectors import is_open_at, opening_hours_for
+from apps.menus.errors import DishUnavailable
 from apps.menus.models import Dish
 from apps.menus.selectors import dishes_for_checkout
 from apps.menus.services import dish_portions_reserve
@@ -105,8 +106,6 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
     """Check the request against the dishes and their kitchen, and price it. Raises
     ``InvalidInput``, ``DishUnavailable`` (via the lines), ``ChefClosed`` and
     ``OutOfDeliveryArea``."""
-    from apps.menus.errors import DishUnavailable
-
     merged = _merged(items)
     if not merged:
         raise _invalid("An order needs at least one item.")
