@@ -15,11 +15,15 @@ importing it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.urls import URLPattern, reverse
 from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts import services
@@ -84,6 +88,32 @@ class FoodieFastAdminSite(admin.AdminSite):
 
     def has_permission(self, request) -> bool:
         return may_use_admin(request.user)
+
+    def get_urls(self):
+        # A higher app's own pages (the order board) come first, behind the admin's login.
+        own = [
+            URLPattern(pattern.pattern, self.admin_view(pattern.callback), pattern.default_args, pattern.name)
+            for page in _pages
+            for pattern in page.urls
+        ]
+        return own + super().get_urls()
+
+    def get_app_list(self, request, app_label=None):
+        """Django's list of apps and models, plus the pages of :func:`add_admin_page`
+        the user may open, under their app (shown on the index and in the sidebar)."""
+        apps = super().get_app_list(request, app_label)
+        for page in _pages:
+            if app_label not in (None, page.app_label) or not page.visible(request):
+                continue
+            url = reverse(f"{self.name}:{page.url_name}")
+            app = next((app for app in apps if app["app_label"] == page.app_label), None)
+            if app is None:
+                app = {"name": page.app_name, "app_label": page.app_label, "app_url": url, "has_module_perms": True}
+                app["models"] = []
+                apps.append(app)
+            entry = {"name": page.title, "object_name": page.url_name, "admin_url": url, "add_url": None}
+            app["models"].insert(0, {**entry, "view_only": True, "perms": {"view": True}})
+        return sorted(apps, key=lambda app: app["name"].lower())
 
 
 def add_domain_error(form: forms.BaseForm, error: DomainError) -> None:
@@ -175,3 +205,36 @@ def add_inline(model: type[models.Model], inline: type[admin.options.InlineModel
 
 def inlines_added_to(model: type[models.Model]) -> list[type[admin.options.InlineModelAdmin]]:
     return list(_added_inlines.get(model, ()))
+
+
+@dataclass(frozen=True)
+class AdminPage:
+    """A page of a higher app in the admin that is not a model's (the order board)."""
+
+    app_label: str
+    app_name: str
+    title: str
+    url_name: str
+    urls: tuple[URLPattern, ...]
+    visible: Callable[[object], bool]
+
+
+_pages: list[AdminPage] = []
+
+
+def add_admin_page(
+    *,
+    app_label: str,
+    app_name: str,
+    title: str,
+    url_name: str,
+    urls: list[URLPattern],
+    visible: Callable[[object], bool] = lambda request: True,
+) -> None:
+    """Serve ``urls`` in the admin (relative to ``/admin/``, each view behind the
+    admin's login and :meth:`FoodieFastAdminSite.has_permission`) and list the page
+    named ``url_name`` under ``app_label`` on the index and sidebar for requests
+    ``visible`` accepts. Call it from the app's ``admin.py``."""
+    if any(page.url_name == url_name for page in _pages):
+        return
+    _pages.append(AdminPage(app_label, app_name, title, url_name, tuple(urls), visible))

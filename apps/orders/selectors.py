@@ -3,14 +3,18 @@ payment block an order shows."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import replace
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.orders.errors import OrderNotFound
-from apps.orders.models import CHEF_VISIBLE_STATUSES, Order, OrderEvent, OrderLine, OrderStatus
+from apps.orders.models import CHEF_VISIBLE_STATUSES, OPEN_STATUSES, Order, OrderEvent, OrderLine, OrderStatus
 from apps.payments.selectors import Checkout, payment_checkouts_for
 
 
@@ -38,11 +42,36 @@ def order_get_for_customer(*, customer: User, order_id: UUID | str) -> Order:
 def order_list_for_chef(*, chef: User, status: str | None = None) -> QuerySet[Order]:
     """The chef's kitchen's orders from ``paid`` on (never one still waiting for
     payment), newest first; ``status`` narrows them."""
-    statuses = [status] if status else sorted(CHEF_VISIBLE_STATUSES)
-    orders = Order.objects.filter(kitchen__chef=chef, status__in=statuses)
-    # A cancelled order the chef never saw (it died unpaid) is not theirs to see.
-    orders = orders.exclude(status=OrderStatus.CANCELLED, paid_at__isnull=True)
+    orders = _chef_visible(Order.objects.filter(kitchen__chef=chef))
+    if status:
+        orders = orders.filter(status=status)
     return _with_details(orders).order_by("-created_at", "-id")
+
+
+def _chef_visible(orders: QuerySet[Order]) -> QuerySet[Order]:
+    # A cancelled order the chef never saw (it died unpaid) is not theirs to see.
+    orders = orders.filter(status__in=CHEF_VISIBLE_STATUSES)
+    return orders.exclude(status=OrderStatus.CANCELLED, paid_at__isnull=True)
+
+
+def order_board(*, chef: User | None = None, kitchen_id: UUID | str | None = None) -> list[Order]:
+    """The order board's orders, oldest first: every open order (paid, accepted,
+    ready) of the chef's kitchen, whatever its day, and those finished (picked up,
+    delivered, cancelled) or placed today, Paris time. ``chef`` narrows to their
+    kitchen (a chef's board), ``kitchen_id`` to one kitchen (staff's filter); neither:
+    every kitchen's."""
+    paris = ZoneInfo(settings.LOCAL_TIME_ZONE)
+    midnight = timezone.localtime(timezone.now(), paris).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = midnight.astimezone(dt.UTC)
+    orders = _chef_visible(Order.objects.all())
+    if chef is not None:
+        orders = orders.filter(kitchen__chef=chef)
+    if kitchen_id is not None:
+        orders = orders.filter(kitchen_id=kitchen_id)
+    orders = orders.filter(Q(status__in=OPEN_STATUSES) | Q(created_at__gte=start) | Q(updated_at__gte=start)).order_by(
+        "created_at", "id"
+    )
+    return list(_with_details(orders))
 
 
 def order_get_for_chef(*, chef: User, order_id: UUID | str) -> Order:
