@@ -4,10 +4,13 @@ as the chef API; staff see every kitchen's board and cancel any order with a ref
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.orders.models import Order
 from apps.payments.models import Payment
@@ -61,8 +64,6 @@ def test_a_chef_sees_a_paid_order_to_accept_with_lines_allergens_deadline_and_no
 
 
 def test_times_on_the_board_are_paris_time(chef_admin, paid_order):
-    from zoneinfo import ZoneInfo
-
     paris = paid_order.accept_by.astimezone(ZoneInfo("Europe/Paris"))
     html = board(chef_admin)
 
@@ -202,3 +203,16 @@ def test_a_chef_cannot_use_the_staff_cancel(chef_admin, paid_order):
 
     assert response.status_code == 403
     assert Order.objects.get(pk=paid_order.pk).status == "paid"
+
+
+def test_an_open_order_of_yesterday_stays_and_a_finished_one_of_yesterday_goes(chef_admin, placed, pay):
+    open_one = pay(placed()["id"])
+    finished = pay(placed()["id"])
+    Order.objects.filter(pk=finished.pk).update(status="cancelled", cancellation_reason="Closed early")
+    two_days_ago = timezone.now() - dt.timedelta(days=2)
+    Order.objects.filter(pk__in=[open_one.pk, finished.pk]).update(created_at=two_days_ago, updated_at=two_days_ago)
+
+    html = board(chef_admin)
+
+    assert str(open_one.pk) in column(html, "to-accept")
+    assert str(finished.pk) not in html
