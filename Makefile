@@ -16,7 +16,7 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
 
-.PHONY: help venv run test lint check pytest bench bench-servers services clean
+.PHONY: help venv run test lint check pytest bench bench-servers services browser clean
 
 help:
 	@echo "make run    - the service with demo data on http://$(HOST):$(PORT)"
@@ -34,6 +34,10 @@ venv: $(VENV)/.installed
 services:
 	./scripts/services-up
 
+# Debian's chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	./scripts/browser-up
+
 # Embedded by default (SQLite, in-process tasks, demo payments). With REDIS_URL set,
 # web, worker and beat run from the Procfile against it.
 run: venv
@@ -49,7 +53,7 @@ check: venv services
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-pytest: venv services
+pytest: venv services browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint check pytest

@@ -182,10 +182,10 @@ class RedisServer:
             self.kill()
 
 
-def start_web(env: dict[str, str], *, log_path: Path, timeout: float = 30) -> Process:
-    """The Procfile's ``web`` line bound to 127.0.0.1 on a free port, once it answers;
-    its address in ``base_url``. The caller stops it."""
-    port = free_port()
+def start_web(env: dict[str, str], *, log_path: Path, timeout: float = 30, port: int | None = None) -> Process:
+    """The Procfile's ``web`` line bound to 127.0.0.1 on ``port`` (a free one by
+    default), once it answers; its address in ``base_url``. The caller stops it."""
+    port = port or free_port()
     command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
     process = Process(command, env={**env, "PORT": str(port)}, log_path=log_path)
     process.base_url = f"http://127.0.0.1:{port}"

@@ -10,69 +10,24 @@ import uuid
 
 import pytest
 import requests
-from django.conf import settings
 
-from tests.e2e.conftest import approve_chef
+from tests.e2e.ordering import DROP_OFF, open_kitchen, pay_with_webhook, signed_in
 from tests.payments.conftest import StripeDouble
-from tests.payments.signing import event_payload, signed_delivery
 from tests.processes import wait_for
-
-HTTPS = {"X-Forwarded-Proto": "https"}
-KITCHEN = {"lat": 48.861, "lng": 2.336}
-DROP_OFF = {"address": "12 rue de Rivoli, 75004 Paris", "lat": 48.8566, "lng": 2.3522}
-
-
-def _signed_in(base: str, role: str, full_name: str) -> dict[str, str]:
-    email, password = f"{role}-{uuid.uuid4().hex[:10]}@example.com", "a-long-unusual-phrase"
-    registered = requests.post(
-        f"{base}/api/v1/auth/register",
-        json={"email": email, "password": password, "full_name": full_name, "role": role},
-        headers=HTTPS,
-        timeout=10,
-    )
-    assert registered.status_code == 201, registered.text
-    tokens = requests.post(
-        f"{base}/api/v1/auth/token", json={"email": email, "password": password}, headers=HTTPS, timeout=10
-    ).json()
-    return {**HTTPS, "Authorization": f"Bearer {tokens['access']}", "email": email}
 
 
 @pytest.fixture(scope="module")
 def kitchen(web, worker, beat, released):
     """An approved kitchen open all week with one dish of 8 portions."""
     base = web.base_url
-    chef = _signed_in(base, "chef", "Nadia Haddad")
-    email = chef.pop("email")
-    profile = requests.patch(
-        f"{base}/api/v1/chef/profile",
-        json={"display_name": "Chez Nadia", "address": "1 rue de Rivoli", **KITCHEN, "delivery_radius_km": 5},
-        headers=chef,
-        timeout=10,
-    )
-    assert profile.status_code == 200, profile.text
-    week = [{"weekday": day, "opens": "00:00", "closes": "24:00"} for day in range(7)]
-    assert requests.put(f"{base}/api/v1/chef/opening-hours", json=week, headers=chef, timeout=10).status_code == 200
-    dish = requests.post(
-        f"{base}/api/v1/chef/dishes",
-        json={
-            "name": "Mezze platter",
-            "price_cents": 1450,
-            "allergens": ["sesame"],
-            "dietary_tags": [],
-            "portions_per_day": 8,
-            "is_available": True,
-        },
-        headers=chef,
-        timeout=10,
-    )
-    assert dish.status_code == 201, dish.text
-    approve_chef(released, email)
-    return {"base": base, "chef": chef, "dish_id": dish.json()["id"]}
+    dish = {"name": "Mezze platter", "price_cents": 1450, "allergens": ["sesame"], "portions_per_day": 8}
+    opened = open_kitchen(base, released, chef_name="Nadia Haddad", kitchen_name="Chez Nadia", dish=dish)
+    return {"base": base, **opened}
 
 
 def test_an_order_is_placed_paid_accepted_captured_and_ready(kitchen, localstripe_server, worker, beat):
     base, chef = kitchen["base"], kitchen["chef"]
-    customer = _signed_in(base, "customer", "Camille Martin")
+    customer = signed_in(base, "customer", "Camille Martin")
     customer.pop("email")
     stripe_double = StripeDouble(localstripe_server)
     body = {"items": [{"dish_id": kitchen["dish_id"], "quantity": 2}], "delivery": DROP_OFF, "tip_cents": 100}
@@ -89,12 +44,7 @@ def test_an_order_is_placed_paid_accepted_captured_and_ready(kitchen, localstrip
     intent_id = order["payment"]["payment_intent_id"]
     assert stripe_double.intent(intent_id)["amount"] == order["total_cents"]
 
-    # The app confirms the card with Stripe; Stripe calls the webhook.
-    stripe_double.pay(intent_id)
-    event = event_payload("payment_intent.amount_capturable_updated", stripe_double.intent(intent_id))
-    payload, headers = signed_delivery(event, settings.STRIPE_WEBHOOK_SECRET)
-    hooked = requests.post(f"{base}/api/v1/payments/stripe/webhook", data=payload, headers=headers, timeout=10)
-    assert hooked.status_code == 200, hooked.text
+    pay_with_webhook(base, stripe_double, intent_id)
     heard = time.monotonic()
 
     def status() -> str:

@@ -1,0 +1,76 @@
+"""What the end-to-end order tests do over HTTP against the Procfile's processes:
+sign people up, open a kitchen, place an order and pay it at localstripe with the
+webhook Stripe would send."""
+
+from __future__ import annotations
+
+import uuid
+
+import requests
+from django.conf import settings
+
+from tests.e2e.conftest import approve_chef
+from tests.payments.conftest import StripeDouble
+from tests.payments.signing import event_payload, signed_delivery
+
+HTTPS = {"X-Forwarded-Proto": "https"}
+PASSWORD = "a-long-unusual-phrase"
+KITCHEN = {"lat": 48.861, "lng": 2.336}
+DROP_OFF = {"address": "12 rue de Rivoli, 75004 Paris", "lat": 48.8566, "lng": 2.3522}
+
+
+def signed_in(base: str, role: str, full_name: str) -> dict[str, str]:
+    """A new account of ``role``: its API headers, with its ``email`` (the password is
+    :data:`PASSWORD`)."""
+    email = f"{role}-{uuid.uuid4().hex[:10]}@example.com"
+    registered = requests.post(
+        f"{base}/api/v1/auth/register",
+        json={"email": email, "password": PASSWORD, "full_name": full_name, "role": role},
+        headers=HTTPS,
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+    tokens = requests.post(
+        f"{base}/api/v1/auth/token", json={"email": email, "password": PASSWORD}, headers=HTTPS, timeout=10
+    ).json()
+    return {**HTTPS, "Authorization": f"Bearer {tokens['access']}", "email": email}
+
+
+def open_kitchen(base: str, env: dict[str, str], *, chef_name: str, kitchen_name: str, dish: dict) -> dict:
+    """An approved kitchen open all week with one dish: ``{chef, email, dish_id}``
+    (``chef`` the chef's API headers)."""
+    chef = signed_in(base, "chef", chef_name)
+    email = chef.pop("email")
+    profile = requests.patch(
+        f"{base}/api/v1/chef/profile",
+        json={"display_name": kitchen_name, "address": "1 rue de Rivoli", **KITCHEN, "delivery_radius_km": 5},
+        headers=chef,
+        timeout=10,
+    )
+    assert profile.status_code == 200, profile.text
+    week = [{"weekday": day, "opens": "00:00", "closes": "24:00"} for day in range(7)]
+    assert requests.put(f"{base}/api/v1/chef/opening-hours", json=week, headers=chef, timeout=10).status_code == 200
+    created = requests.post(
+        f"{base}/api/v1/chef/dishes",
+        json={"dietary_tags": [], "is_available": True, **dish},
+        headers=chef,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    approve_chef(env, email)
+    return {"chef": chef, "email": email, "dish_id": created.json()["id"]}
+
+
+def place_order(base: str, customer: dict[str, str], body: dict) -> requests.Response:
+    """``POST /orders`` with a new Idempotency-Key."""
+    key = {"Idempotency-Key": str(uuid.uuid4())}
+    return requests.post(f"{base}/api/v1/orders", json=body, headers={**customer, **key}, timeout=30)
+
+
+def pay_with_webhook(base: str, stripe_double: StripeDouble, intent_id: str) -> None:
+    """The app confirms the card with Stripe; Stripe calls the webhook."""
+    stripe_double.pay(intent_id)
+    event = event_payload("payment_intent.amount_capturable_updated", stripe_double.intent(intent_id))
+    payload, headers = signed_delivery(event, settings.STRIPE_WEBHOOK_SECRET)
+    hooked = requests.post(f"{base}/api/v1/payments/stripe/webhook", data=payload, headers=headers, timeout=10)
+    assert hooked.status_code == 200, hooked.text
