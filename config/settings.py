@@ -94,6 +94,10 @@ ASGI_EDGE_HANDLERS = [
 # Threads per web process running Django (WSGI): each keeps one database connection.
 WEB_THREADS = env.int("WEB_THREADS", default=8)
 
+# Django's W003 looks for its CSRF middleware by name; ours is a subclass, checked by
+# foodiefast.W003 instead (foodiefast/checks.py).
+SILENCED_SYSTEM_CHECKS = ["security.W003"]
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 AUTH_USER_MODEL = "accounts.User"

@@ -52,3 +52,18 @@ def test_any_other_origin_is_refused(origin):
 def test_a_plain_http_origin_of_a_public_host_is_refused(settings):
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "foodiefast.example"]
     assert admin_login(host="foodiefast.example", origin="http://foodiefast.example").status_code == 403
+
+
+def test_deploy_check_fails_without_a_csrf_middleware(settings):
+    from django.core import checks
+
+    settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if "Csrf" not in m]
+    found = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert "foodiefast.W003" in {message.id for message in found}
+
+
+def test_deploy_check_accepts_the_projects_csrf_middleware():
+    from django.core import checks
+
+    found = checks.run_checks(include_deployment_checks=True, tags=[checks.Tags.security])
+    assert "foodiefast.W003" not in {message.id for message in found}
