@@ -9,6 +9,7 @@ that beat sweeps.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -16,6 +17,7 @@ from django.db.models import F, Q
 
 from apps.chefs.models import Kitchen
 from apps.menus.models import Dish
+from foodiefast.formatting import vat_split
 
 MAX_QUANTITY = 20
 # VAT rates in basis points (1000 = 10 %): prepared food delivered for immediate
@@ -148,16 +150,16 @@ class Order(models.Model):
 
     def vat_split(self) -> list[dict[str, int | float]]:
         """What a receipt shows: per VAT rate, the amount it applies to (VAT
-        included) and the VAT in it, rounded half up to the cent. The tip carries none."""
-        gross_by_rate: dict[int, int] = {}
-        for line in self.lines.all():
-            gross_by_rate[line.vat_rate_bp] = gross_by_rate.get(line.vat_rate_bp, 0) + line.line_total_cents
-        fees = self.delivery_fee_cents + self.service_fee_cents
-        if fees:
-            gross_by_rate[VAT_FEES_BP] = gross_by_rate.get(VAT_FEES_BP, 0) + fees
+        included) and the VAT in it, rounded half up to the cent once per rate
+        (:func:`foodiefast.formatting.vat_split`). The tip carries none."""
+        fees = Decimal(VAT_FEES_BP) / 100
+        shares = vat_split(
+            [(Decimal(line.vat_rate_bp) / 100, line.line_total_cents) for line in self.lines.all()]
+            + [(fees, self.delivery_fee_cents), (fees, self.service_fee_cents)]
+        )
         return [
-            {"rate": bp / 100, "amount_cents": gross, "vat_cents": (2 * gross * bp + 10000 + bp) // (2 * (10000 + bp))}
-            for bp, gross in sorted(gross_by_rate.items())
+            {"rate": float(share.rate), "amount_cents": share.total_cents, "vat_cents": share.vat_cents}
+            for share in shares
         ]
 
 

@@ -103,7 +103,7 @@ def test_delete_forgets_mail_owed_or_sent_to_the_person_and_no_one_elses(make_cl
             object_id=f"order-{sent_at is None}",
             recipient=recipient,
             language="fr",
-            template="mail/orders/paid",
+            template="orders/mail/paid",
             context={"customer_first_name": "Ada"},
             sent_at=sent_at,
         )

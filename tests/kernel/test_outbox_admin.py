@@ -64,7 +64,7 @@ def mail(object_id: str, **fields) -> MailMessage:
         object_id=object_id,
         recipient="ada@example.com",
         language="fr",
-        template="mail/orders/paid",
+        template="orders/mail/paid",
         context={},
         **fields,
     )

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 
-from foodiefast.order_mail import MoneyOutcome, OrderMail, OrderMailLine
+from foodiefast.mail import mail_request
+from foodiefast.models import MailMessage
 from tests.mailserver import SmtpServer
 
 
@@ -31,36 +30,17 @@ def smtp(settings):
     server.stop()
 
 
-def an_order_mail(**overrides) -> OrderMail:
-    """Two lines of food at 10 %, the fees at 20 %, a tip: 28,62 € in all."""
-    fields = {
-        "order_id": "8d1c4c7e-5b0e-4c55-9a55-3b8f0c1f2a10",
-        "number": "FF-7K3Q",
-        "kitchen_name": "Chez Léa",
-        "customer_first_name": "Ada",
-        "lines": [
-            OrderMailLine(
-                name="Bœuf bourguignon",
-                quantity=2,
-                unit_price_cents=825,
-                line_total_cents=1650,
-                allergens=["gluten", "milk", "nuts"],
-                vat_rate="10.00",
-            ),
-            OrderMailLine(
-                name="Salade verte", quantity=1, unit_price_cents=600, line_total_cents=600, allergens=[], vat_rate=10
-            ),
-        ],
-        "subtotal_cents": 2250,
-        "delivery_fee_cents": 299,
-        "service_fee_cents": 113,
-        "tip_cents": 200,
-        "total_cents": 2862,
-        "eta_minutes": 35,
-        "accept_by": dt.datetime(2026, 7, 1, 18, 40, tzinfo=dt.UTC),
-        "reason": "La cuisine a fermé plus tôt.",
-        "money_outcome": MoneyOutcome.RELEASED,
-        "instructions": "Code 4B, 3e étage",
-    }
-    fields.update(overrides)
-    return OrderMail(**fields)
+# A short mail of the orders app, with the little context it needs.
+DELIVERED = {
+    "kind": "orders.delivered",
+    "template": "orders/mail/delivered",
+    "context": {"number": "FF-1", "kitchen_name": "Chez Léa", "customer_first_name": "Ada"},
+}
+
+
+def owed(recipient="ada@example.com", *, object_id="order-1", language="fr", **fields) -> MailMessage:
+    """A delivered-order mail asked for as the orders app does; ``fields`` then set on its row."""
+    message = mail_request(**DELIVERED, language=language, object_id=object_id, recipient=recipient)
+    if fields:
+        MailMessage.objects.filter(pk=message.pk).update(**fields)
+    return message

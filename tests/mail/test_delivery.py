@@ -11,29 +11,14 @@ import pytest
 from django.utils import timezone
 
 from foodiefast import mail
-from foodiefast.mail import Outcome, mail_deliver, mail_purge, mail_relay, mail_request
+from foodiefast.mail import Outcome, mail_deliver, mail_purge, mail_relay
 from foodiefast.models import MailMessage
 from foodiefast.tasks import notify_mail_task
-from tests.mail.conftest import point_mail_at
+from tests.mail.conftest import DELIVERED, owed, point_mail_at
 from tests.mailserver import SmtpProcess
 from tests.processes import closed_port
 
 pytestmark = pytest.mark.django_db
-
-
-DELIVERED = {
-    "kind": "orders.delivered",
-    "language": "fr",
-    "template": "mail/orders/delivered",
-    "context": {"number": "FF-1", "kitchen_name": "Chez Léa", "customer_first_name": "Ada"},
-}
-
-
-def owed(recipient="ada@example.com", *, object_id="order-1", **fields) -> MailMessage:
-    message = mail_request(**DELIVERED, object_id=object_id, recipient=recipient)
-    if fields:
-        MailMessage.objects.filter(pk=message.pk).update(**fields)
-    return message
 
 
 def test_a_redelivered_task_sends_once(smtp):
@@ -52,7 +37,7 @@ def test_a_redelivered_task_sends_once(smtp):
 def test_two_workers_given_the_same_message_at_once_send_it_once(smtp):
     smtp.data_delay = 1.0  # the first sender is still talking to the server
     # Written as mail_request does, without the task its commit would run at once here.
-    message = MailMessage.objects.create(**DELIVERED, object_id="order-1", recipient="ada@example.com")
+    message = MailMessage.objects.create(**DELIVERED, language="fr", object_id="order-1", recipient="ada@example.com")
     outcomes: list[Outcome] = []
 
     def work():
@@ -140,7 +125,7 @@ def test_a_frozen_server_costs_the_sender_its_timeout_then_the_mail_waits(settin
 
 
 def test_a_mail_that_cannot_be_rendered_is_kept_for_a_later_release(smtp):
-    message = owed(template="mail/orders/no_such_mail")
+    message = owed(template="orders/mail/no_such_mail")
 
     assert mail_deliver(message_id=message.pk).outcome is Outcome.RETRY
 

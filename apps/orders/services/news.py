@@ -95,7 +95,8 @@ def order_delivery_moved(*, reference: str, target: str, at: str) -> None:
         return
     moment = _at(at)
     for step in path[path.index(order.status) + 1 : path.index(target) + 1]:
-        order_move_locked(order, step, actor=Actor.COURIER, at=moment)
+        # A pickup heard of only with the delivery mails nothing of its own.
+        order_move_locked(order, step, actor=Actor.COURIER, at=moment, notify=step == target)
 
 
 def _sweep(*, status: str, due_field: str, reason: str, now: datetime | None) -> int:

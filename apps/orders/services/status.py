@@ -18,6 +18,7 @@ from apps.menus.services import dish_portions_release
 from apps.orders import events
 from apps.orders.errors import OrderInvalidTransition, OrderNotFound
 from apps.orders.models import MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
+from apps.orders.services.notifications import order_notify_locked
 from foodiefast.events import Event, publish
 
 logger = logging.getLogger("apps.orders")
@@ -48,11 +49,19 @@ def _iso(value: datetime | None) -> str:
 
 
 def order_move_locked(
-    order: Order, target: str, *, actor: str, reason: str = "", at: datetime | None = None, **changes
+    order: Order,
+    target: str,
+    *,
+    actor: str,
+    reason: str = "",
+    at: datetime | None = None,
+    notify: bool = True,
+    **changes,
 ) -> None:
     """Move a locked order to ``target`` (raises ``OrderInvalidTransition`` when the
-    map forbids it), with ``changes`` to other fields; writes the timeline row and
-    announces the move after commit."""
+    map forbids it), with ``changes`` to other fields; writes the timeline row,
+    announces the move after commit and, unless ``notify`` is false (a step the next
+    move of the same call supersedes), asks for the mail it owes in this transaction."""
     if not can_move(order.status, target):
         raise OrderInvalidTransition(f"An order that is {order.status} cannot become {target}.")
     now = at or timezone.now()
@@ -75,6 +84,8 @@ def order_move_locked(
     event = _event_for(order, previous=previous, at=now)
     if event is not None:
         publish(event)
+    if notify:
+        order_notify_locked(order, at=now)
     logger.info("order %s: %s -> %s (%s)", order.pk, previous, target, actor)
 
 
