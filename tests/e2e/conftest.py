@@ -10,6 +10,7 @@ import uuid
 import psycopg
 import pytest
 
+from tests.mailserver import SmtpServer
 from tests.processes import ROOT, Process, RedisServer, env_with, procfile_command, publish_to, start_web
 
 ADMIN_DB = "postgres://postgres@127.0.0.1:5432/postgres"
@@ -22,9 +23,19 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def e2e_env(tmp_path_factory, localstripe_server):
+def mailbox():
+    """The deployment's mail server: aiosmtpd on loopback, keeping what it receives
+    (a test may stop it and start it again on the same port)."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_env(tmp_path_factory, localstripe_server, mailbox):
     """Variables of a deployment: a new empty database, its own Redis db, Stripe
-    played by the session's localstripe."""
+    played by the session's localstripe, mail to the session's SMTP server (retried
+    after 1 s, doubling)."""
     name = f"ff_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -35,6 +46,8 @@ def e2e_env(tmp_path_factory, localstripe_server):
         WEB_CONCURRENCY="2",
         CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path_factory.mktemp("beat") / "schedule"),
         STRIPE_API_BASE=localstripe_server,
+        EMAIL_URL=f"smtp://127.0.0.1:{mailbox.port}",
+        MAIL_RETRY_SECONDS="1",
     )
     yield env
     with psycopg.connect(ADMIN_DB, autocommit=True) as conn:

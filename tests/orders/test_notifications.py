@@ -9,12 +9,14 @@ import math
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from apps.accounts.services import user_erase
 from apps.orders import services
 from apps.orders.models import Order
+from apps.orders.services.status import order_lock, order_move_locked
 from apps.payments.models import Payment
 from apps.tracking.events import DeliveryCompleted, DeliveryPickedUp
 from foodiefast.events import publish
@@ -258,6 +260,19 @@ def test_an_erased_customer_gets_no_more_mail(smtp, paid, customer, chef_app, co
     assert Order.objects.get(pk=order.pk).status == "delivered"
     assert [m["Subject"] for m in smtp.messages_to(address)][2:] == []
     assert not MailMessage.objects.filter(kind__in=["orders.picked_up", "orders.delivered"]).exists()
+
+
+def test_a_move_that_is_rolled_back_owes_no_mail(smtp, paid, customer, committed):
+    order = paid()
+
+    with committed(), pytest.raises(RuntimeError), transaction.atomic():
+        locked = order_lock(order_id=order.pk)
+        order_move_locked(locked, "accepted", actor="chef", prep_minutes=20)
+        raise RuntimeError("the capture's answer was lost")
+
+    assert Order.objects.get(pk=order.pk).status == "paid"
+    assert not MailMessage.objects.filter(kind="orders.accepted").exists()
+    assert len(smtp.messages_to(customer.email)) == 1  # the receipt only
 
 
 __all__ = ["smtp"]
