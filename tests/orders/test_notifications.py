@@ -275,4 +275,19 @@ def test_a_move_that_is_rolled_back_owes_no_mail(smtp, paid, customer, committed
     assert len(smtp.messages_to(customer.email)) == 1  # the receipt only
 
 
+def test_an_order_paid_after_its_customer_erased_the_account_mails_only_the_chef(
+    smtp, placed, pay, customer, kitchen, committed
+):
+    order_id = placed()["id"]
+    address = customer.email
+    with committed():
+        user_erase(user=customer)
+
+    pay(order_id)
+
+    assert smtp.messages_to(address) == []
+    text, _ = parts(only_mail(smtp, kitchen.chef.email))
+    assert "Un client a commandé et payé." in text
+
+
 __all__ = ["smtp"]
