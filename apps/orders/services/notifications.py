@@ -34,6 +34,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import prefetch_related_objects
 
 from apps.accounts.models import User
 from apps.menus.models import allergen_names
@@ -176,6 +177,7 @@ def order_notify_locked(order: Order, *, at: datetime) -> None:
     kind = CUSTOMER_MAIL.get(order.status)
     if kind is None:
         return
+    prefetch_related_objects([order], "lines")  # read once for the context and the VAT split
     customer = order.customer
     if order.anonymised_at is None and customer.deleted_at is None:
         send_order_mail(order=order, kind=kind, recipient=customer, at=at)
