@@ -1,8 +1,9 @@
 """The one way an order changes status: :func:`order_move_locked`.
 
 It checks the move against :data:`~apps.orders.models.TRANSITIONS`, stamps the
-order, writes the timeline row and announces the event, all in the caller's
-transaction on a row the caller locked. Portions go back through
+order, writes the timeline row, announces the event and asks for the emails the move
+owes (:mod:`.notifications`), all in the caller's transaction on a row the caller
+locked. Portions go back through
 :func:`portions_release_locked`, at most once per order.
 """
 
