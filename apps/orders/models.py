@@ -145,6 +145,12 @@ class Order(models.Model):
         return f"Order {self.pk} ({self.status})"
 
     @property
+    def number(self) -> str:
+        """The reference people read and quote (emails, the chef's board): the first 8
+        characters of the id, so the id in the API and the admin starts with it."""
+        return str(self.pk)[:8]
+
+    @property
     def first_name(self) -> str:
         return self.customer_name.split(" ")[0] if self.customer_name else ""
 

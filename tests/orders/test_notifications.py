@@ -49,7 +49,7 @@ def paid(placed, pay):
 
 
 def number(order) -> str:
-    return order.pk.hex[:8].upper()
+    return str(order.pk)[:8]  # what the chef's board shows too
 
 
 def parts(message) -> tuple[str, str]:

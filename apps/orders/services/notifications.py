@@ -84,12 +84,6 @@ _REASONS: dict[tuple[str, str], dict[str, str]] = {
 }
 
 
-def order_number(order: Order) -> str:
-    """The reference a person reads and quotes: the first 8 characters of the
-    order's id, in capitals (``3F9A0C12``); the API's id starts with it."""
-    return order.pk.hex[:8].upper()
-
-
 def order_eta_minutes(order: Order) -> int:
     """Minutes from acceptance to the door: the chef's prep time plus the courier's
     ride from the kitchen to the drop-off at ``COURIER_SPEED_KMH``."""
@@ -125,7 +119,7 @@ def order_mail_context(order: Order, *, language: str, at: datetime) -> dict[str
     eta = order_eta_minutes(order) if order.status == S.ACCEPTED else None
     return {
         "order_id": str(order.pk),
-        "number": order_number(order),
+        "number": order.number,
         "kitchen_name": order.kitchen.display_name,
         "customer_first_name": order.first_name,
         "lines": [
