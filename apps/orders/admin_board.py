@@ -84,7 +84,7 @@ def _card(order: Order, language: str) -> Card:
     ready_by = order.accepted_at + dt.timedelta(minutes=prep) if order.accepted_at and order.prep_minutes else None
     return Card(
         order=order,
-        short_id=str(order.pk)[:8],
+        short_id=order.number,
         placed_at=_paris(order.created_at),
         first_name=order.first_name,
         instructions=order.delivery_instructions,
