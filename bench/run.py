@@ -1,7 +1,10 @@
 """``make bench``: start the web process as the Procfile does (PostgreSQL, Redis, debug
 off), drive each scenario with wrk from a second process at several connection counts,
-print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run, and
-plot latency against load.
+print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run (and to
+a scenario's own reference, e.g. checkout against the bare order write), and plot
+latency against load. Scenarios that need another configuration (checkout against
+localstripe) get a web process of their own, started the same way; localstripe is
+started on loopback when one asks for it (see bench/scenarios.py).
 
     python -m bench.run [--duration 10] [--connections 8,32,64] [--only me,health_live]
 """
@@ -187,13 +190,13 @@ SERVERS = {
 }
 
 
-def start_web(env: dict[str, str], server: str) -> tuple[subprocess.Popen, str, str]:
+def start_web(env: dict[str, str], server: str, *, label: str = "") -> tuple[subprocess.Popen, str, str]:
     """The web server on loopback; returns (process, base URL, command)."""
     import requests
 
     port = free_port()
     command = SERVERS[server] or procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
-    log = (RESULTS / f"web-{server}.log").open("wb")
+    log = (RESULTS / f"web-{re.sub(r'[^A-Za-z0-9]+', '-', label or server)}.log").open("wb")
     web = subprocess.Popen(  # noqa: S602
         command,
         shell=True,
@@ -216,8 +219,40 @@ def start_web(env: dict[str, str], server: str) -> tuple[subprocess.Popen, str, 
     return web, base, command
 
 
+def start_localstripe() -> tuple[subprocess.Popen, str]:
+    """localstripe on loopback, as the tests start it (tests/run_localstripe.py: state in
+    memory only); its process and base URL."""
+    import requests
+
+    port = free_port()
+    log = (RESULTS / "localstripe.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "tests" / "run_localstripe.py"), str(port)],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.delete(f"{base}/_config/data", timeout=2).raise_for_status()
+            return process, base
+        except requests.RequestException:
+            if process.poll() is not None or time.monotonic() > deadline:
+                sys.exit(f"localstripe did not start; see {log.name}")
+            time.sleep(0.1)
+
+
+def one_point(wrk: str, base: str, scenario, connections: int, duration: int) -> dict[str, float]:
+    if scenario.driver is not None:
+        return scenario.driver(scenario.context, connections, duration)
+    return drive(wrk, base, scenario, connections, duration)
+
+
 def measure(
-    wrk: str, base: str, server: str, scenarios: list, *, counts: list[int], duration: int, repeat: int
+    wrk: str, bases: dict[str, str], server: str, scenarios: list, *, counts: list[int], duration: int, repeat: int
 ) -> list[dict]:
     """Each point is the best of ``repeat`` wrk runs, each with fresh connections: the
     worker processes share one listening socket and whichever wakes first may accept
@@ -225,32 +260,57 @@ def measure(
     (seen here as a bimodal /health/live: ~950 or ~2,500 req/s at the same load)."""
     results = []
     for scenario in scenarios:
-        drive(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
+        base = bases[scenario.name]
+        one_point(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
         for count in counts:
-            runs = [drive(wrk, base, scenario, count, duration) for _ in range(repeat)]
+            runs = [one_point(wrk, base, scenario, count, duration) for _ in range(repeat)]
             row = max(runs, key=lambda r: r["rps"])
-            row.update(server=server, scenario=scenario.name, connections=count, runs=[r["rps"] for r in runs])
+            row.update(
+                server=server,
+                scenario=scenario.name,
+                connections=count,
+                runs=[r["rps"] for r in runs],
+                runs_p50_ms=[r["p50_ms"] for r in runs],
+                runs_p99_ms=[r["p99_ms"] for r in runs],
+            )
             results.append(row)
             print(format_row(row), flush=True)
     # The baseline is /health/live on the same server at the same load, in this run.
     baseline = {r["connections"]: r["rps"] for r in results if r["scenario"] == scenarios[0].name}
+    by_point = {(r["scenario"], r["connections"]): r for r in results}
     for row in results:
         row["ratio_to_baseline"] = row["rps"] / baseline[row["connections"]] if baseline[row["connections"]] else 0
+    for scenario in scenarios:
+        for count in counts:
+            reference = by_point.get((scenario.reference, count))
+            if reference and reference["rps"]:
+                row = by_point[(scenario.name, count)]
+                row["reference"] = scenario.reference
+                row["ratio_to_reference"] = row["rps"] / reference["rps"]
+                # Each run's ratio to the reference's run of the same index: the spread.
+                row["runs_ratio_to_reference"] = [
+                    mine / theirs for mine, theirs in zip(row["runs"], reference["runs"], strict=True) if theirs
+                ]
     return results
 
 
 def format_row(row: dict) -> str:
     ratio = f"{row['ratio_to_baseline']:>7.2f}x" if "ratio_to_baseline" in row else ""
+    if "ratio_to_reference" in row:
+        runs = ", ".join(f"{r:.2f}" for r in row["runs_ratio_to_reference"])
+        ratio += f"  {row['ratio_to_reference']:.2f}x {row['reference']} (runs {runs})"
+    spread = "/".join(f"{r:.0f}" for r in row.get("runs", []))
     return (
-        f"{row['server']:<14} {row['scenario']:<24} {row['connections']:>5} {row['rps']:>9.0f} "
+        f"{row['server']:<14} {row['scenario']:<28} {row['connections']:>5} {row['rps']:>9.0f} "
         f"{row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['errors']:>7} {ratio}"
+        + (f"  [req/s runs {spread}]" if spread else "")
     )
 
 
 def report(results: list[dict], *, duration: int, repeat: int) -> None:
     header = (
-        f"{'server':<14} {'scenario':<24} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-        f"{'errors':>7} {'vs live':>8}"
+        f"{'server':<14} {'scenario':<28} {'conns':>5} {'req/s':>9} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
+        f"{'errors':>7} {'vs live':>8}  vs reference"
     )
     print(f"\nFoodieFast bench (best of {repeat} x {duration}s per point; 'procfile' is the Procfile's web line)")
     print(header)
@@ -280,14 +340,35 @@ def main() -> None:
     scenarios = prepare(env, args.only)
     counts = [int(c) for c in args.connections.split(",")]
     results = []
-    for server in args.servers.split(","):
-        web, base, command = start_web(env, server)
-        print(f"{server}: {command}", flush=True)
-        try:
-            results += measure(wrk, base, server, scenarios, counts=counts, duration=args.duration, repeat=args.repeat)
-        finally:
-            os.killpg(web.pid, 15)
-            web.wait(timeout=20)
+    context: dict[str, str] = {}
+    helpers = []
+    if any("{localstripe}" in (s.web_env or {}).values() for s in scenarios):
+        localstripe, context["localstripe"] = start_localstripe()
+        helpers.append(localstripe)
+    try:
+        for server in args.servers.split(","):
+            webs = []
+            try:
+                bases = {}
+                for web_env in dict.fromkeys(json.dumps(s.web_env or {}, sort_keys=True) for s in scenarios):
+                    extra = {name: value.format(**context) for name, value in json.loads(web_env).items()}
+                    web, base, command = start_web({**env, **extra}, server, label=server + "".join(extra.values()))
+                    webs.append(web)
+                    print(f"{server}: {command} {extra or ''}", flush=True)
+                    for scenario in scenarios:
+                        if json.dumps(scenario.web_env or {}, sort_keys=True) == web_env:
+                            bases[scenario.name] = base
+                results += measure(
+                    wrk, bases, server, scenarios, counts=counts, duration=args.duration, repeat=args.repeat
+                )
+            finally:
+                for web in webs:
+                    os.killpg(web.pid, 15)
+                    web.wait(timeout=20)
+    finally:
+        for helper in helpers:
+            os.killpg(helper.pid, 15)
+            helper.wait(timeout=20)
     report(results, duration=args.duration, repeat=args.repeat)
 
 

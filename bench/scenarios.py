@@ -3,11 +3,31 @@
 A scenario is a request (or a wrk Lua script making one) plus an optional ``setup``
 that runs in the bench process against the bench database before the web process
 starts and returns what the request needs (a token, ids). The first scenario is the
-baseline every other is compared with in the same run.
+baseline every other is compared with in the same run; a scenario may also name a
+``reference`` scenario of the same run to be compared with.
+
+Checkout (``orders_checkout``, ``orders_checkout_localstripe``): ``POST /api/v1/orders``
+for 2 portions of one dish of one always-open kitchen, each request with a fresh
+``Idempotency-Key`` and one of several seeded customers' tokens (in turn), the dish
+stocked so that it never sells out. Every request is a whole checkout: validation,
+idempotency, pricing, the order with its lines and timeline row, the reservation,
+the payment row and its intent, the outbox. With the demo gateway it measures our own
+cost; with localstripe (started on loopback by the bench, as the tests do) the same
+plus a real HTTP round trip to a Stripe double per order.
+
+Its reference, ``bare_order_write``, is the least any checkout must do, measured by
+the bench itself in the same run and not through the web process: at the same
+number of concurrent connections, as many threads each with its own psycopg
+connection to the bench database loop over one transaction of a conditional stock
+UPDATE of one dish (of the same table, the same hot row pattern: every order takes
+the same dish) plus one INSERT of an order row, then COMMIT; req/s, p50 and p99 are
+those transactions' (see ``bare_order_write``).
 """
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +46,13 @@ class Scenario:
     # (e.g. to vary the query, or to send requests signed moments ago).
     lua: Callable[[dict[str, Any]], str] | None = None
     setup: Callable[[], dict[str, Any]] | None = None
+    # Measured by the bench itself instead of wrk: (context, connections, seconds) -> figures.
+    driver: Callable[[dict[str, Any], int, int], dict[str, float]] | None = None
+    # Served by a web process of its own, started with these variables added (and
+    # ``{placeholders}`` from the context filled in).
+    web_env: dict[str, str] | None = None
+    # Another scenario of the same run this one is compared with (req/s ratio).
+    reference: str | None = None
     # Filled from setup's answer: header values and path may use {placeholders}.
     context: dict[str, Any] = field(default_factory=dict)
 
@@ -113,6 +140,198 @@ def _distinct_browse_queries(context: dict[str, Any]) -> str:
     )
 
 
+# ---------------------------------------------------------------------------
+# Checkout and the bare order write it is compared with
+# ---------------------------------------------------------------------------
+
+CHECKOUT_CUSTOMERS = 16
+CHECKOUT_STOCK = 1_000_000_000  # never sold out, however long the bench runs
+CHECKOUT_DROP_OFF = {"address": "12 rue de Rivoli, 75004 Paris", "lat": 48.8566, "lng": 2.3522}
+BARE_TABLE = "bench_bare_order"
+
+
+def _checkout_menu() -> dict[str, Any]:
+    """An approved kitchen open all week at the Louvre with a dish for the checkouts
+    and one for the bare write (both stocked for ever), and the customers."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from apps.accounts.models import User
+    from apps.chefs.models import Kitchen, OpeningHours
+    from apps.menus.models import ALLERGENS, Dish, to_mask
+    from foodiefast.localtime import local_today
+
+    chef, _ = User.objects.get_or_create(
+        email="bench-chef@foodiefast.bench", defaults={"full_name": "Bench Chef", "role": "chef"}
+    )
+    kitchen, _ = Kitchen.objects.update_or_create(
+        chef=chef,
+        defaults={
+            "display_name": "Bench kitchen",
+            "address": "1 rue de Rivoli, Paris",
+            "lat": 48.861,
+            "lng": 2.336,
+            "delivery_radius_km": 5,
+            "delivery_fee_cents": 299,
+            "is_approved": True,
+            "approved_at": timezone.now(),
+        },
+    )
+    OpeningHours.objects.filter(kitchen=kitchen).delete()
+    OpeningHours.objects.bulk_create(
+        OpeningHours(kitchen=kitchen, weekday=day, opens_minute=0, closes_minute=24 * 60) for day in range(7)
+    )
+
+    def dish(name: str) -> Dish:
+        made, _ = Dish.objects.update_or_create(
+            kitchen=kitchen,
+            name=name,
+            defaults={
+                "price_cents": 1250,
+                "allergen_mask": to_mask(["celery", "sulphites"], ALLERGENS),
+                "portions_per_day": CHECKOUT_STOCK,
+                "portions_left": CHECKOUT_STOCK,
+                "stock_date": local_today(),
+                "is_available": True,
+            },
+        )
+        return made
+
+    customers = [
+        User.objects.get_or_create(
+            email=f"bench-diner-{n}@foodiefast.bench", defaults={"full_name": f"Bench Diner {n}"}
+        )[0]
+        for n in range(CHECKOUT_CUSTOMERS)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TABLE IF NOT EXISTS {BARE_TABLE} (id uuid PRIMARY KEY, customer_id uuid NOT NULL,"
+            " dish_id uuid NOT NULL, quantity integer NOT NULL, total_cents integer NOT NULL,"
+            " created_at timestamptz NOT NULL)"
+        )
+    return {
+        "dish_id": str(dish("Boeuf bourguignon").pk),
+        "bare_dish_id": str(dish("Bare write").pk),
+        "customer_ids": [str(c.pk) for c in customers],
+    }
+
+
+def _checkouts(context: dict[str, Any]) -> str:
+    """Each request a new order: a key never sent before (a prefix per measured
+    point, then the thread and a counter), the customers' tokens (fresh for each
+    point) in turn."""
+    import uuid
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import User
+
+    tokens = [f'"Bearer {AccessToken.for_user(user)}"' for user in User.objects.filter(pk__in=context["customer_ids"])]
+    body = json.dumps(
+        {"items": [{"dish_id": context["dish_id"], "quantity": 2}], "delivery": CHECKOUT_DROP_OFF, "tip_cents": 100}
+    )
+    return "\n".join(
+        [
+            'wrk.headers["Content-Type"] = "application/json"',
+            f"local tokens = {{{','.join(tokens)}}}",
+            f"local body = [==[{body}]==]",
+            "local counter = 1",
+            "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            f'  wrk.headers["Idempotency-Key"] = "{uuid.uuid4().hex}-" .. id .. "-" .. n',
+            '  wrk.headers["Authorization"] = tokens[((id * 7 + n) % #tokens) + 1]',
+            '  return wrk.format("POST", nil, nil, body)',
+            "end",
+        ]
+    )
+
+
+def bare_order_write(context: dict[str, Any], connections: int, duration: int) -> dict[str, float]:
+    """The bare order write, ``connections`` threads for ``duration`` seconds, each
+    with its own connection looping over::
+
+        BEGIN;
+        UPDATE menus_dish SET portions_left = portions_left - 2
+         WHERE id = :dish AND portions_left >= 2;     -- the conditional reservation
+        INSERT INTO bench_bare_order VALUES (...);     -- the order row
+        COMMIT;
+
+    psycopg releases the GIL while it waits for the server, so the threads overlap
+    their round trips as wrk's connections do."""
+    import os
+    import threading
+    import uuid
+
+    import psycopg
+
+    url = os.environ["DATABASE_URL"]
+    customers = context["customer_ids"]
+    latencies: list[list[float]] = [[] for _ in range(connections)]
+    errors = [0] * connections
+    start = threading.Barrier(connections + 1)
+    stop = threading.Event()
+
+    def loop(slot: int) -> None:
+        with psycopg.connect(url) as conn:
+            start.wait()
+            n = 0
+            while not stop.is_set():
+                began = time.perf_counter()
+                try:
+                    with conn.transaction():
+                        taken = conn.execute(
+                            "UPDATE menus_dish SET portions_left = portions_left - 2"
+                            " WHERE id = %s AND portions_left >= 2",
+                            (context["bare_dish_id"],),
+                        ).rowcount
+                        conn.execute(
+                            f"INSERT INTO {BARE_TABLE} VALUES (%s, %s, %s, 2, 2944, now())",  # noqa: S608
+                            (uuid.uuid4(), customers[(slot + n) % len(customers)], context["bare_dish_id"]),
+                        )
+                    if taken != 1:
+                        errors[slot] += 1
+                except psycopg.Error:
+                    errors[slot] += 1
+                latencies[slot].append(time.perf_counter() - began)
+                n += 1
+
+    threads = [threading.Thread(target=loop, args=(slot,), daemon=True) for slot in range(connections)]
+    for thread in threads:
+        thread.start()
+    start.wait()
+    began = time.perf_counter()
+    time.sleep(duration)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    elapsed = time.perf_counter() - began
+    every = sorted(latency for slot in latencies for latency in slot)
+
+    def percentile(p: float) -> float:
+        return every[min(len(every) - 1, int(len(every) * p / 100))] * 1000 if every else 0.0
+
+    return {
+        "rps": len(every) / elapsed,
+        "p50_ms": percentile(50),
+        "p95_ms": percentile(95),
+        "p99_ms": percentile(99),
+        "requests": len(every),
+        "errors": sum(errors),
+    }
+
+
+# Stripe played by localstripe on loopback (bench/run.py starts it when a scenario
+# asks for it and fills in ``{localstripe}``).
+LOCALSTRIPE_WEB_ENV = {
+    "PAYMENTS_DEMO": "0",
+    "STRIPE_API_BASE": "{localstripe}",
+    "STRIPE_SECRET_KEY": "sk_test_bench",
+    "STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+}
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(name="health_live", path="/health/live"),
     Scenario(name="me", path="/api/v1/me", headers={"Authorization": "Bearer {token}"}, setup=_customer_token),
@@ -124,6 +343,24 @@ SCENARIOS: list[Scenario] = [
         path=f"/api/v1/dishes?{BROWSE_POINT}",
         lua=_distinct_browse_queries,
         setup=lambda: {} if _browse_seeded() else _browse_menu(),
+    ),
+    Scenario(name="bare_order_write", path="", driver=bare_order_write, setup=_checkout_menu),
+    Scenario(
+        name="orders_checkout",
+        path="/api/v1/orders",
+        method="POST",
+        lua=_checkouts,
+        setup=_checkout_menu,
+        reference="bare_order_write",
+    ),
+    Scenario(
+        name="orders_checkout_localstripe",
+        path="/api/v1/orders",
+        method="POST",
+        lua=_checkouts,
+        setup=_checkout_menu,
+        web_env=LOCALSTRIPE_WEB_ENV,
+        reference="bare_order_write",
     ),
 ]
 
