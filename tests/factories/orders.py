@@ -52,17 +52,33 @@ class OrderFactory(factory.django.DjangoModelFactory):
     def lines(obj, create, extracted, **kwargs):
         if not create:
             return
-        dish = obj.kitchen.dishes.first()
-        quantity = obj.subtotal_cents // dish.price_cents
-        OrderLine.objects.create(
-            order=obj,
-            dish=dish,
-            name=dish.name,
-            unit_price_cents=dish.price_cents,
-            quantity=quantity,
-            allergens=dish.allergens,
-            line_total_cents=dish.price_cents * quantity,
-        )
-        statuses = [OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.ACCEPTED]
-        for status in statuses[: statuses.index(obj.status) + 1] if obj.status in statuses else [obj.status]:
-            OrderEvent.objects.create(order=obj, status=status, at=timezone.now(), actor=Actor.SYSTEM)
+        line, events = _details(obj, obj.kitchen.dishes.first())
+        line.save()
+        OrderEvent.objects.bulk_create(events)
+
+    @classmethod
+    def create_bulk(cls, size: int, *, dish, **kwargs) -> list[Order]:
+        """``size`` orders of ``dish`` (a ``customer`` must be given: nothing else is
+        created) with their line and timeline, in three INSERTs."""
+        orders = Order.objects.bulk_create(cls.build_batch(size, dish=dish, **kwargs))
+        details = [_details(order, dish) for order in orders]
+        OrderLine.objects.bulk_create(line for line, _ in details)
+        OrderEvent.objects.bulk_create(event for _, events in details for event in events)
+        return orders
+
+
+def _details(order: Order, dish) -> tuple[OrderLine, list[OrderEvent]]:
+    """The order's one line (unsaved) and its timeline up to its status (unsaved)."""
+    quantity = order.subtotal_cents // dish.price_cents
+    line = OrderLine(
+        order=order,
+        dish=dish,
+        name=dish.name,
+        unit_price_cents=dish.price_cents,
+        quantity=quantity,
+        allergens=dish.allergens,
+        line_total_cents=dish.price_cents * quantity,
+    )
+    statuses = [OrderStatus.PENDING_PAYMENT, OrderStatus.PAID, OrderStatus.ACCEPTED]
+    reached = statuses[: statuses.index(order.status) + 1] if order.status in statuses else [order.status]
+    return line, [OrderEvent(order=order, status=status, at=timezone.now(), actor=Actor.SYSTEM) for status in reached]

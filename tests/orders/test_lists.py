@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 
 from apps.orders.models import OrderStatus
+from tests.factories.accounts import UserFactory
 from tests.factories.chefs import KitchenFactory
 from tests.factories.menus import DishFactory
 from tests.factories.orders import OrderFactory
@@ -35,35 +36,39 @@ def test_a_customer_lists_their_own_orders_newest_first(customer_app, customer, 
 
 @pytest.mark.parametrize("role", ["chef", "courier"])
 def test_only_customers_list_orders(make_client, role):
-    from tests.factories.accounts import UserFactory
-
     response = make_client(UserFactory(**{role: True})).get(reverse("v1:orders"))
 
     assert (response.status_code, response.json()["code"]) == (403, "permission_denied")
 
 
-def test_the_customer_list_costs_the_same_queries_for_3_or_30_orders(
+def test_the_customer_list_costs_the_same_queries_for_10_or_200_orders(
     customer_app, customer, dish, django_assert_num_queries
 ):
-    _orders(3, customer=customer, dish=dish)
+    OrderFactory.create_bulk(10, customer=customer, dish=dish)
     with django_assert_num_queries(6):  # user, count, orders, lines, timeline, payments
         small = customer_app.get(reverse("v1:orders"), {"page_size": 100})
-    _orders(27, customer=customer, dish=dish)
+    OrderFactory.create_bulk(190, customer=customer, dish=dish)
     with django_assert_num_queries(6):
         large = customer_app.get(reverse("v1:orders"), {"page_size": 100})
+    with django_assert_num_queries(6):
+        last = customer_app.get(reverse("v1:orders"), {"page_size": 100, "page": 2})
 
-    assert (len(small.json()["results"]), len(large.json()["results"])) == (3, 30)
+    assert (len(small.json()["results"]), len(large.json()["results"])) == (10, 100)
+    assert large.json()["count"] == 200
+    assert len(last.json()["results"]) == 100
 
 
-def test_the_chef_list_costs_the_same_queries_for_3_or_30_orders(chef_app, dish, django_assert_num_queries):
-    _orders(3, dish=dish, paid=True)
+def test_the_chef_list_costs_the_same_queries_for_10_or_200_orders(chef_app, dish, django_assert_num_queries):
+    customer = UserFactory()
+    OrderFactory.create_bulk(10, customer=customer, dish=dish, paid=True)
     with django_assert_num_queries(5):  # user, count, orders, lines, timeline
         small = chef_app.get(reverse("v1:chef-orders"), {"page_size": 100})
-    _orders(27, dish=dish, paid=True)
+    OrderFactory.create_bulk(190, customer=customer, dish=dish, paid=True)
     with django_assert_num_queries(5):
         large = chef_app.get(reverse("v1:chef-orders"), {"page_size": 100})
 
-    assert (len(small.json()["results"]), len(large.json()["results"])) == (3, 30)
+    assert (len(small.json()["results"]), len(large.json()["results"])) == (10, 100)
+    assert large.json()["count"] == 200
 
 
 def test_the_chef_sees_lines_allergens_instructions_first_name_and_deadline_only(chef_app, dish):
