@@ -14,7 +14,7 @@ from django.utils import timezone
 from apps.menus.models import Dish
 from apps.orders.models import Order
 from apps.orders.services import order_place
-from apps.orders.services.checkout import _price, _record, order_fingerprint
+from apps.orders.services.checkout import _price, _record, _reserve, order_fingerprint
 from apps.payments.models import Payment
 from tests.factories.accounts import UserFactory
 from tests.orders.conftest import order_body, place
@@ -55,14 +55,12 @@ def test_a_replay_starts_the_payment_when_the_first_request_died_before_it(custo
     fingerprint = order_fingerprint(items=items, delivery=body["delivery"], tip_cents=0)
     # The first request committed its order and reservation, then died before asking
     # Stripe; its lease on starting the payment ran out.
+    priced = _price(items=items, delivery=body["delivery"], tip_cents=0)
     with transaction.atomic():
         first = _record(
-            customer=customer,
-            key="k",
-            request_fingerprint=fingerprint,
-            priced=_price(items=items, delivery=body["delivery"], tip_cents=0),
-            delivery=body["delivery"],
+            customer=customer, key="k", request_fingerprint=fingerprint, priced=priced, delivery=body["delivery"]
         )
+        _reserve(first, priced.lines)
     Order.objects.filter(pk=first.pk).update(payment_claimed_until=timezone.now() - dt.timedelta(seconds=1))
 
     replay = order_place(customer=customer, idempotency_key="k", items=items, delivery=body["delivery"])

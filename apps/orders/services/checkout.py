@@ -6,7 +6,8 @@ price computed here, and its PaymentIntent started holding no lock.
 2. One short transaction inserts the order first (unique per customer and key, so a
    concurrent replay waits on that index and then finds it), its lines and timeline
    row, checks the kitchen's limit of open orders under its row lock, and reserves
-   the portions (menus' conditional update, dishes in primary-key order).
+   the portions last (menus' conditional update, dishes in primary-key order), so
+   that the dish rows stay locked only for the commit.
 3. After commit, holding nothing, one request (the lease ``payment_claimed_until``)
    asks payments for the manual-capture intent; its replays wait for it. When the
    provider cannot be reached, nothing is kept: the portions go back, the order is
@@ -158,9 +159,9 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
 
 
 def _record(*, customer: User, key: str, request_fingerprint: str, priced: _Priced, delivery: dict) -> Order:
-    """Insert the order, its lines and first timeline row, then reserve its portions
-    (inside the caller's transaction; raises ``SoldOut``, ``DishUnavailable`` and
-    ``ChefClosed`` at the kitchen's limit, and then nothing is kept)."""
+    """Insert the order, its lines and first timeline row (inside the caller's
+    transaction; raises ``ChefClosed`` at the kitchen's limit, and then nothing is
+    kept). The portions are reserved by :func:`_reserve`."""
     now = timezone.now()
     kitchen = priced.kitchen
     order = Order.objects.create(
@@ -194,11 +195,17 @@ def _record(*, customer: User, key: str, request_fingerprint: str, priced: _Pric
         open_orders = Order.objects.filter(kitchen=kitchen, status__in=OPEN_STATUSES).exclude(pk=order.pk).count()
         if limit is not None and open_orders >= limit:
             raise ChefClosed("This kitchen has as many orders as it can take right now.")
-    stock_date = dish_portions_reserve(items=[(line.dish_id, line.quantity) for line in priced.lines])
+    return order
+
+
+def _reserve(order: Order, lines: list[OrderLine]) -> None:
+    """Reserve the order's portions, the last statement of the checkout's transaction:
+    the dish rows it locks are held for the commit only. Raises ``SoldOut`` and
+    ``DishUnavailable``, and then the whole transaction is rolled back."""
+    stock_date = dish_portions_reserve(items=[(line.dish_id, line.quantity) for line in lines])
     if stock_date != order.stock_date:  # local midnight passed in between
         order.stock_date = stock_date
         order.save(update_fields=["stock_date"])
-    return order
 
 
 def order_fingerprint(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip_cents: int) -> str:
@@ -245,6 +252,8 @@ def order_place(
                     delivery=delivery,
                 ),
             )
+            if created:
+                _reserve(order, priced.lines)
     return Placed(order=order, checkout=_payment_for(order, claimed=created), created=created)
 
 
@@ -273,7 +282,9 @@ def _payment_for(order: Order, *, claimed: bool) -> Checkout | None:
     reference = str(order.pk)
     deadline = time.monotonic() + PAYMENT_CLAIM_SECONDS + 5
     while True:
-        checkout = _intent_checkout(reference)
+        # The request that has just placed the order holds the lease it was created
+        # with: no intent can exist yet, so it need not look for one.
+        checkout = None if claimed else _intent_checkout(reference)
         if checkout is not None:
             return checkout
         if claimed or _claim(order):
