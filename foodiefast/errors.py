@@ -142,7 +142,9 @@ def _first_message(fields: Any) -> str | None:
 
 def _flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
     """Nested errors (a list's items, a nested object) keyed by a dotted path
-    (``allergens.1``), so ``fields`` is always ``{"<field>": ["<message>", ...]}``."""
+    (``allergens.1``), so ``fields`` is always ``{"<field>": ["<message>", ...]}``.
+    An error about a nested field as a whole (an empty list) is keyed by that field
+    (``items``), not by DRF's ``items.non_field_errors``."""
     if isinstance(detail, dict):
         items = detail.items()
     elif isinstance(detail, list) and any(isinstance(d, (dict, list)) for d in detail):
@@ -151,7 +153,8 @@ def _flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
         return {prefix or "non_field_errors": _flatten(detail)} if detail not in ({}, [], "") else {}
     fields: dict[str, list[str]] = {}
     for key, value in items:
-        fields.update(_flat_fields(value, f"{prefix}.{key}" if prefix else str(key)))
+        whole = prefix and key == "non_field_errors"
+        fields.update(_flat_fields(value, prefix if whole else f"{prefix}.{key}" if prefix else str(key)))
     return fields
 
 
