@@ -36,9 +36,12 @@ def signed_in(base: str, role: str, full_name: str) -> dict[str, str]:
     return {**HTTPS, "Authorization": f"Bearer {tokens['access']}", "email": email}
 
 
-def open_kitchen(base: str, env: dict[str, str], *, chef_name: str, kitchen_name: str, dish: dict) -> dict:
-    """An approved kitchen open all week with one dish: ``{chef, email, dish_id}``
-    (``chef`` the chef's API headers)."""
+def open_kitchen(
+    base: str, env: dict[str, str], *, chef_name: str, kitchen_name: str, dish: dict, more_dishes: tuple = ()
+) -> dict:
+    """An approved kitchen open all week with ``dish`` (and ``more_dishes``):
+    ``{chef, email, chef_id, dish_id, dish_ids}`` (``chef`` the chef's API headers,
+    ``chef_id`` the kitchen's public id, ``dish_ids`` every dish's in order)."""
     chef = signed_in(base, "chef", chef_name)
     email = chef.pop("email")
     profile = requests.patch(
@@ -48,17 +51,25 @@ def open_kitchen(base: str, env: dict[str, str], *, chef_name: str, kitchen_name
         timeout=10,
     )
     assert profile.status_code == 200, profile.text
+    open_all_week(base, chef)
+    dish_ids = []
+    for each in (dish, *more_dishes):
+        created = requests.post(
+            f"{base}/api/v1/chef/dishes",
+            json={"dietary_tags": [], "is_available": True, **each},
+            headers=chef,
+            timeout=10,
+        )
+        assert created.status_code == 201, created.text
+        dish_ids.append(created.json()["id"])
+    approve_chef(env, email)
+    return {"chef": chef, "email": email, "chef_id": profile.json()["id"], "dish_id": dish_ids[0], "dish_ids": dish_ids}
+
+
+def open_all_week(base: str, chef: dict[str, str]) -> None:
+    """The chef's kitchen takes orders every day, all day."""
     week = [{"weekday": day, "opens": "00:00", "closes": "24:00"} for day in range(7)]
     assert requests.put(f"{base}/api/v1/chef/opening-hours", json=week, headers=chef, timeout=10).status_code == 200
-    created = requests.post(
-        f"{base}/api/v1/chef/dishes",
-        json={"dietary_tags": [], "is_available": True, **dish},
-        headers=chef,
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    approve_chef(env, email)
-    return {"chef": chef, "email": email, "dish_id": created.json()["id"]}
 
 
 def place_order(base: str, customer: dict[str, str], body: dict) -> requests.Response:
