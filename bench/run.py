@@ -251,8 +251,30 @@ def one_point(wrk: str, base: str, scenario, connections: int, duration: int) ->
     return drive(wrk, base, scenario, connections, duration)
 
 
+def profile_point(wrk: str, base: str, web_pid: int, scenario, *, connections: int, duration: int) -> str:
+    """One more wrk run of the scenario while py-spy samples a web worker; the table
+    of where a request's time went."""
+    from bench import profile
+
+    raw = RESULTS / f"profile-{scenario.name}-{connections}.txt"
+    spy = profile.record(profile.worker_pid(web_pid), duration, raw)
+    figures = drive(wrk, base, scenario, connections, duration + 2)
+    spy.wait(timeout=duration + 60)
+    total, counts = profile.breakdown(raw, profile.STAGES[scenario.profile])
+    title = f"{scenario.name} at {connections} connections ({figures['rps']:.0f} req/s while sampled)"
+    return profile.format_breakdown(title, total, counts, figures["p50_ms"])
+
+
 def measure(
-    wrk: str, bases: dict[str, str], server: str, scenarios: list, *, counts: list[int], duration: int, repeat: int
+    wrk: str,
+    bases: dict[str, str],
+    server: str,
+    scenarios: list,
+    *,
+    counts: list[int],
+    duration: int,
+    repeat: int,
+    web_pids: dict[str, int] | None = None,
 ) -> list[dict]:
     """Each point is the best of ``repeat`` wrk runs, each with fresh connections: the
     worker processes share one listening socket and whichever wakes first may accept
@@ -275,6 +297,11 @@ def measure(
             )
             results.append(row)
             print(format_row(row), flush=True)
+        if web_pids and scenario.profile:
+            row["profile"] = profile_point(
+                wrk, base, web_pids[scenario.name], scenario, connections=counts[-1], duration=duration
+            )
+            print(row["profile"], flush=True)
     # The baseline is /health/live on the same server at the same load, in this run.
     baseline = {r["connections"]: r["rps"] for r in results if r["scenario"] == scenarios[0].name}
     by_point = {(r["scenario"], r["connections"]): r for r in results}
@@ -317,6 +344,9 @@ def report(results: list[dict], *, duration: int, repeat: int) -> None:
     print("-" * len(header))
     for row in results:
         print(format_row(row))
+    for row in results:
+        if "profile" in row:
+            print(f"\n{row['profile']}")
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, RESULTS / "latency.png")
     print(f"\nplot: {RESULTS / 'latency.png'}  figures: {RESULTS / 'results.json'}")
@@ -328,6 +358,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=int(os.environ.get("BENCH_REPEAT", "3")), help="best of N")
     parser.add_argument("--connections", default=os.environ.get("BENCH_CONNECTIONS", "8,32,64"))
     parser.add_argument("--only", default="", help="comma-separated scenario names (the baseline always runs)")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also sample a web worker with py-spy during scenarios that name stages (bench/profile.py)",
+    )
     parser.add_argument(
         "--servers", default=os.environ.get("BENCH_SERVERS", "procfile"), help=f"comma list of {', '.join(SERVERS)}"
     )
@@ -349,7 +384,7 @@ def main() -> None:
         for server in args.servers.split(","):
             webs = []
             try:
-                bases = {}
+                bases, web_pids = {}, {}
                 for web_env in dict.fromkeys(json.dumps(s.web_env or {}, sort_keys=True) for s in scenarios):
                     extra = {name: value.format(**context) for name, value in json.loads(web_env).items()}
                     web, base, command = start_web({**env, **extra}, server, label=server + "".join(extra.values()))
@@ -358,8 +393,16 @@ def main() -> None:
                     for scenario in scenarios:
                         if json.dumps(scenario.web_env or {}, sort_keys=True) == web_env:
                             bases[scenario.name] = base
+                            web_pids[scenario.name] = web.pid
                 results += measure(
-                    wrk, bases, server, scenarios, counts=counts, duration=args.duration, repeat=args.repeat
+                    wrk,
+                    bases,
+                    server,
+                    scenarios,
+                    counts=counts,
+                    duration=args.duration,
+                    repeat=args.repeat,
+                    web_pids=web_pids if args.profile else None,
                 )
             finally:
                 for web in webs:

@@ -53,6 +53,8 @@ class Scenario:
     web_env: dict[str, str] | None = None
     # Another scenario of the same run this one is compared with (req/s ratio).
     reference: str | None = None
+    # With ``--profile``: the stages (bench/profile.py) a sampled request's time is split by.
+    profile: str | None = None
     # Filled from setup's answer: header values and path may use {placeholders}.
     context: dict[str, Any] = field(default_factory=dict)
 
@@ -352,6 +354,7 @@ SCENARIOS: list[Scenario] = [
         lua=_checkouts,
         setup=_checkout_menu,
         reference="bare_order_write",
+        profile="checkout",
     ),
     Scenario(
         name="orders_checkout_localstripe",
@@ -361,6 +364,7 @@ SCENARIOS: list[Scenario] = [
         setup=_checkout_menu,
         web_env=LOCALSTRIPE_WEB_ENV,
         reference="bare_order_write",
+        profile="checkout",
     ),
 ]
 
