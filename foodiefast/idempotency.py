@@ -54,14 +54,17 @@ def create_once(
     request_fingerprint: str,
     create: Callable[[], M],
     fingerprint_field: str = "request_fingerprint",
+    looked_up: bool = False,
 ) -> tuple[M, bool]:
     """Run ``create()`` unless a row matching ``lookup`` exists; ``(row, created)``.
 
     ``create`` must insert the row carrying ``lookup`` and the fingerprint; it runs in
     a savepoint so that a concurrent twin's unique violation rolls back only its own
     work. Raises :class:`IdempotencyKeyReused` when the stored fingerprint differs.
+    ``looked_up=True``: the caller has just found no such row, so the insert is tried
+    at once (a twin that inserted meanwhile is still found through the violation).
     """
-    existing = model._default_manager.filter(**lookup).first()
+    existing = None if looked_up else model._default_manager.filter(**lookup).first()
     if existing is None:
         try:
             with transaction.atomic():

@@ -88,10 +88,10 @@ def _apply_intent(payment_id: uuid.UUID, intent: Intent, *, source: str) -> Paym
     """Record what the provider said about the payment's intent. Locks the payment row."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
-        if payment.provider_intent_id is None:
+        new_intent = payment.provider_intent_id is None
+        if new_intent:  # written below, with the move or the sync time (one UPDATE)
             payment.provider_intent_id = intent.id
             payment.client_secret = intent.client_secret
-            payment.save(update_fields=["provider_intent_id", "client_secret", "updated_at"])
         elif payment.provider_intent_id != intent.id:
             logger.warning(
                 "payment %s: ignoring intent %s, it holds %s", payment.pk, intent.id, payment.provider_intent_id
@@ -99,7 +99,9 @@ def _apply_intent(payment_id: uuid.UUID, intent: Intent, *, source: str) -> Paym
             return payment
         target = _target_status(intent)
         if target is None or not _move_locked(payment, target, source=source, intent=intent):
-            Payment.objects.filter(pk=payment.pk).update(last_synced_at=timezone.now())
+            payment.last_synced_at = timezone.now()
+            fields = ["provider_intent_id", "client_secret", "updated_at"] if new_intent else []
+            payment.save(update_fields=[*fields, "last_synced_at"])
     return payment
 
 
