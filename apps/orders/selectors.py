@@ -26,6 +26,15 @@ def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
     )
 
 
+def order_with_details(order: Order, *, lines: list[OrderLine], events: list[OrderEvent]) -> Order:
+    """An order this process has just written, holding the lines and timeline rows it
+    was written with as :func:`_with_details` would have read them (in insertion
+    order), so that rendering it reads nothing back."""
+    # Django answers order.lines.all() and order.events.all() from its prefetch cache.
+    order._prefetched_objects_cache = {"lines": lines, "events": events}
+    return order
+
+
 def order_list_for_customer(*, customer: User) -> QuerySet[Order]:
     """The customer's orders, newest first."""
     return _with_details(Order.objects.filter(customer=customer)).order_by("-created_at", "-id")

@@ -281,3 +281,17 @@ def test_stripe_unreachable_keeps_nothing_and_the_same_key_works_later(customer_
     assert up.json()["payment"]["client_secret"]
     assert _left(dish) == 8
     assert Payment.objects.filter(reference=up.json()["id"]).count() == 1
+
+
+def test_a_checkout_costs_a_fixed_number_of_queries_and_answers_as_it_reads_back(
+    customer_app, dish, other_dish, stripe_double, committed, django_assert_num_queries
+):
+    # user; replay look-up; dishes, hours; the order's transaction (begin, savepoint,
+    # order, lines, timeline, release, savepoint, 2 reservations, release, commit);
+    # the payment's row (look-up, begin, insert, commit) and its intent recorded
+    # (begin, lock, one UPDATE, commit). Nothing is read back for the answer.
+    with committed(), django_assert_num_queries(23):
+        placed = place(customer_app, order_body((dish, 2), (other_dish, 1)))
+
+    assert placed.status_code == 201, placed.json()
+    assert customer_app.get(reverse("v1:order", args=[placed.json()["id"]])).json() == placed.json()

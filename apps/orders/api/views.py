@@ -53,9 +53,12 @@ PROVIDER_DOWN = OpenApiResponse(
 )
 
 
-def _render(order, *, many: bool = False) -> dict | list:
+def _render(order, *, many: bool = False, payments: dict | None = None) -> dict | list:
+    """The order(s) as the contract shows them; ``payments``: their payment blocks
+    by order id when the caller has them already."""
     orders = order if many else [order]
-    payments = selectors.payment_blocks_for(list(orders))
+    if payments is None:
+        payments = selectors.payment_blocks_for(list(orders))
     return OrderOutput(order, many=many, context={"payments": payments}).data
 
 
@@ -113,8 +116,11 @@ class OrderListApi(APIView):
             delivery=body["delivery"],
             tip_cents=body["tip_cents"],
         )
-        order = selectors.order_get_for_customer(customer=request.user, order_id=placed.order.pk)
-        return Response(_render(order), status=status.HTTP_201_CREATED)
+        if placed.created:  # as written by this request, with the checkout it started
+            answer = _render(placed.order, payments={str(placed.order.pk): placed.checkout})
+        else:
+            answer = _render(selectors.order_get_for_customer(customer=request.user, order_id=placed.order.pk))
+        return Response(answer, status=status.HTTP_201_CREATED)
 
 
 class OrderDetailApi(APIView):

@@ -47,6 +47,7 @@ from apps.orders.models import (
     OrderLine,
     OrderStatus,
 )
+from apps.orders.selectors import order_with_details
 from apps.orders.services.status import portions_release_locked
 from apps.payments.errors import PaymentNotFound, PaymentProviderUnavailable
 from apps.payments.selectors import Checkout, payment_checkout, payment_get
@@ -66,6 +67,9 @@ REPLAY_POLL_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Placed:
+    """The order (when ``created``, carrying the lines and timeline it was written
+    with: it renders without reading it back), its checkout, whether it is new."""
+
     order: Order
     checkout: Checkout | None
     created: bool
@@ -188,7 +192,8 @@ def _record(*, customer: User, key: str, request_fingerprint: str, priced: _Pric
     for line in priced.lines:
         line.order = order
     OrderLine.objects.bulk_create(priced.lines)
-    OrderEvent.objects.create(order=order, status=OrderStatus.PENDING_PAYMENT, at=now, actor=Actor.CUSTOMER)
+    event = OrderEvent.objects.create(order=order, status=OrderStatus.PENDING_PAYMENT, at=now, actor=Actor.CUSTOMER)
+    order_with_details(order, lines=priced.lines, events=[event])
     if kitchen.max_open_orders is not None:
         # Under the kitchen's row lock, so two checkouts cannot both take the last place.
         limit = Kitchen.objects.select_for_update().values_list("max_open_orders", flat=True).get(pk=kitchen.pk)
@@ -244,6 +249,7 @@ def order_place(
                 Order,
                 lookup=lookup,
                 request_fingerprint=request_fingerprint,
+                looked_up=True,
                 create=lambda: _record(
                     customer=customer,
                     key=idempotency_key,
