@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from django.core.paginator import InvalidPage
-from rest_framework import pagination
+from rest_framework import pagination, serializers
 
 from foodiefast.errors import InvalidInput, NotFound
 
@@ -72,3 +72,17 @@ class PageNumberPagination(pagination.PageNumberPagination):
         except InvalidPage as exc:
             raise NotFound("No such page.") from exc
         return list(self.page)
+
+
+def page_schema(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The documented shape of one page of ``item``: ``{count, next, previous, results}``."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "count": serializers.IntegerField(),
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )

@@ -6,6 +6,7 @@ from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish
 from foodiefast.geo import travel_minutes
 from foodiefast.json_input import StrictInput
 from foodiefast.localtime import local_today
+from foodiefast.pagination import page_schema
 
 MAX_PORTIONS = 10_000
 
@@ -139,20 +140,6 @@ class ChefDetailOutput(ChefPublicOutput):
     dishes = DishPublicOutput(many=True, source="dishes_today")
 
 
-def paginated(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The documented shape of one page: ``{count, next, previous, results}``."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item(many=True),
-        },
-    )
-
-
-DishPage = paginated("DishPage", DishPublicOutput)
-ChefPage = paginated("ChefPage", ChefPublicOutput)
-ChefDishPage = paginated("ChefDishPage", ChefDishOutput)
+DishPage = page_schema("DishPage", DishPublicOutput)
+ChefPage = page_schema("ChefPage", ChefPublicOutput)
+ChefDishPage = page_schema("ChefDishPage", ChefDishOutput)

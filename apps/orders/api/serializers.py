@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from apps.orders.models import MAX_QUANTITY, OrderStatus
 from foodiefast.json_input import StrictInput
+from foodiefast.pagination import page_schema
 
 # ---------------------------------------------------------------------------
 # Input
@@ -126,21 +127,7 @@ class OrderOutput(serializers.Serializer):
         return checkout.as_api() if checkout is not None else None
 
 
-def page_of(name: str, item: type[serializers.Serializer]) -> type[serializers.Serializer]:
-    """The schema of one page of a list of ``item``."""
-    return type(
-        name,
-        (serializers.Serializer,),
-        {
-            "count": serializers.IntegerField(),
-            "next": serializers.URLField(allow_null=True),
-            "previous": serializers.URLField(allow_null=True),
-            "results": item(many=True),
-        },
-    )
-
-
-OrderPage = page_of("OrderPage", OrderOutput)
+OrderPage = page_schema("OrderPage", OrderOutput)
 
 
 class CustomerRefOutput(serializers.Serializer):
@@ -168,7 +155,7 @@ class ChefOrderOutput(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-ChefOrderPage = page_of("ChefOrderPage", ChefOrderOutput)
+ChefOrderPage = page_schema("ChefOrderPage", ChefOrderOutput)
 
 
 class ReviewOutput(serializers.Serializer):
