@@ -406,6 +406,11 @@ PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=5)
 PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=15)
 CHEF_ACCEPTANCE_TIMEOUT_MINUTES = env.int("CHEF_ACCEPTANCE_TIMEOUT_MINUTES", default=10)
 COURIER_SPEED_KMH = env.int("COURIER_SPEED_KMH", default=15)
+# The per-order event channel (apps/tracking/channel.py): its log is kept this long
+# after its last event (an order's life plus a margin), and this long after the final
+# one (delivered or cancelled), for clients reconnecting with Last-Event-ID.
+TRACKING_CHANNEL_TTL_SECONDS = env.int("TRACKING_CHANNEL_TTL_SECONDS", default=24 * 60 * 60)
+TRACKING_CHANNEL_ENDED_TTL_SECONDS = env.int("TRACKING_CHANNEL_ENDED_TTL_SECONDS", default=60 * 60)
 # How long a browse answer (menu, kitchens near a point) is served from the cache;
 # edits invalidate it at once, this only bounds how stale `is_open` can be.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)
