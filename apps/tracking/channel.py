@@ -28,11 +28,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +46,8 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from foodiefast.errors import ServiceUnavailable
+
+logger = logging.getLogger("apps.tracking")
 
 STATUS = "status"
 LOCATION = "location"
@@ -194,6 +197,41 @@ def _async_client() -> aioredis.Redis:
     return client
 
 
+# After a failed call, calls fail at once for this long (no wait on a frozen Redis
+# per request), then Redis is tried again.
+BREAKER_SECONDS = 1.0
+_down_until: dict[str, float] = {}
+
+
+def _check_breaker() -> None:
+    if time.monotonic() < _down_until.get(settings.REDIS_URL, 0.0):
+        raise ChannelUnavailable()
+
+
+def _unavailable(exc: BaseException) -> ChannelUnavailable:
+    _down_until[settings.REDIS_URL] = time.monotonic() + BREAKER_SECONDS
+    logger.warning("channel: redis unavailable", extra={"error": exc.__class__.__name__})
+    return ChannelUnavailable()
+
+
+def _call(command: Callable[[], Any]) -> Any:
+    """Run one Redis call, as :class:`ChannelUnavailable` when Redis is unreachable."""
+    _check_breaker()
+    try:
+        return command()
+    except UNAVAILABLE as exc:
+        raise _unavailable(exc) from exc
+
+
+async def _acall(command: Callable[[], Awaitable[Any]]) -> Any:
+    """:func:`_call` on the event loop."""
+    _check_breaker()
+    try:
+        return await command()
+    except UNAVAILABLE as exc:
+        raise _unavailable(exc) from exc
+
+
 # ---------------------------------------------------------------------------
 # Publishing
 # ---------------------------------------------------------------------------
@@ -204,7 +242,8 @@ def channel_publish(*, reference: str, kind: str, data: dict[str, Any], final: b
     atomically and in order; its id. ``final`` ends the channel (the log is then kept
     ``TRACKING_CHANNEL_ENDED_TTL_SECONDS``); publishing into an ended channel does
     nothing and answers ``""``. Raises :class:`ChannelUnavailable` when Redis is
-    unreachable (within about :data:`REDIS_TIMEOUT_SECONDS`)."""
+    unreachable (within about :data:`REDIS_TIMEOUT_SECONDS`, at once for
+    :data:`BREAKER_SECONDS` after a failure)."""
     data_json = json.dumps(data, separators=(",", ":"), default=str)
     if not settings.REDIS_URL:
         return _memory.publish(reference, kind, data_json, final)
@@ -212,10 +251,8 @@ def channel_publish(*, reference: str, kind: str, data: dict[str, Any], final: b
     ttl_ms = settings.TRACKING_CHANNEL_TTL_SECONDS * 1000
     ended_ttl_ms = settings.TRACKING_CHANNEL_ENDED_TTL_SECONDS * 1000
     args = [MAXLEN, kind, data_json, "1" if final else "0", ttl_ms, ended_ttl_ms, feed_name(reference)]
-    try:
-        event_id = script(keys=[log_key(reference), end_key(reference), latest_key(reference)], args=args)
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
+    keys = [log_key(reference), end_key(reference), latest_key(reference)]
+    event_id = _call(lambda: script(keys=keys, args=args))
     return event_id.decode() if event_id else ""
 
 
@@ -228,65 +265,64 @@ def _since_args(reference: str, after: str | None) -> tuple[str, str, str]:
     return log_key(reference), f"({after}" if is_event_id(after) else "-", "+"
 
 
+def _events(entries: list) -> list[ChannelEvent]:
+    return [_from_entry(entry_id, fields) for entry_id, fields in entries]
+
+
+def _newest(messages: dict) -> dict[str, ChannelEvent]:
+    events = (decode_message(message) for message in messages.values())
+    return {event.kind: event for event in events}
+
+
 def channel_events_since(*, reference: str, after: str | None = None) -> list[ChannelEvent]:
     """The events of ``reference`` after the id ``after`` (all of them without one, or
     when it is not an id of ours), oldest first. Raises :class:`ChannelUnavailable`."""
     if not settings.REDIS_URL:
         return _memory.since(reference, after)
     client, _ = _sync_client()
-    try:
-        entries = client.xrange(*_since_args(reference, after), count=REPLAY_LIMIT)
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
-    return [_from_entry(entry_id, fields) for entry_id, fields in entries]
+    return _events(_call(lambda: client.xrange(*_since_args(reference, after), count=REPLAY_LIMIT)))
+
+
+def channel_newest(*, reference: str) -> dict[str, ChannelEvent]:
+    """The newest event of each kind in ``reference``'s channel (``{}`` for a channel
+    nothing was published into, or forgotten). The newest of them all is the one with
+    the greatest id; the channel has ended when it is ``final``. Raises
+    :class:`ChannelUnavailable`."""
+    if not settings.REDIS_URL:
+        return _memory.newest(reference)
+    client, _ = _sync_client()
+    return _newest(_call(lambda: client.hgetall(latest_key(reference))))
 
 
 def channel_latest(*, reference: str, kind: str) -> ChannelEvent | None:
     """The newest event of ``kind`` in ``reference``'s channel, or None. Raises
     :class:`ChannelUnavailable`."""
     if not settings.REDIS_URL:
-        return _memory.latest(reference, kind)
+        return _memory.newest(reference).get(kind)
     client, _ = _sync_client()
-    try:
-        message = client.hget(latest_key(reference), kind)
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
+    message = _call(lambda: client.hget(latest_key(reference), kind))
     return decode_message(message) if message else None
-
-
-def channel_final_id(*, reference: str) -> str | None:
-    """The id of the final event when ``reference``'s channel has ended (and is still
-    remembered), else None. Raises :class:`ChannelUnavailable`."""
-    if not settings.REDIS_URL:
-        return _memory.ended.get(reference)
-    client, _ = _sync_client()
-    try:
-        value = client.get(end_key(reference))
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
-    return value.decode() if value else None
 
 
 async def channel_events_since_async(*, reference: str, after: str | None = None) -> list[ChannelEvent]:
     """:func:`channel_events_since` for the event loop."""
     if not settings.REDIS_URL:
         return _memory.since(reference, after)
-    try:
-        entries = await _async_client().xrange(*_since_args(reference, after), count=REPLAY_LIMIT)
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
-    return [_from_entry(entry_id, fields) for entry_id, fields in entries]
+    client = _async_client()
+    return _events(await _acall(lambda: client.xrange(*_since_args(reference, after), count=REPLAY_LIMIT)))
 
 
-async def channel_latest_async(*, reference: str, kind: str) -> ChannelEvent | None:
-    """:func:`channel_latest` for the event loop."""
+async def channel_newest_async(*, reference: str) -> dict[str, ChannelEvent]:
+    """:func:`channel_newest` for the event loop."""
     if not settings.REDIS_URL:
-        return _memory.latest(reference, kind)
-    try:
-        message = await _async_client().hget(latest_key(reference), kind)
-    except UNAVAILABLE as exc:
-        raise ChannelUnavailable() from exc
-    return decode_message(message) if message else None
+        return _memory.newest(reference)
+    client = _async_client()
+    return _newest(await _acall(lambda: client.hgetall(latest_key(reference))))
+
+
+def newest_id(events: Iterable[ChannelEvent]) -> str | None:
+    """The greatest id among ``events`` (None when there are none)."""
+    return max((event.id for event in events), key=id_key, default=None)
 
 
 # ---------------------------------------------------------------------------
@@ -300,7 +336,7 @@ class _MemoryChannels:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.logs: dict[str, list[ChannelEvent]] = {}
-        self.ended: dict[str, str] = {}
+        self.ended: set[str] = set()
         self.listeners: list[Callable[[str, str], None]] = []
         self._last = (0, 0)
 
@@ -318,7 +354,7 @@ class _MemoryChannels:
             log.append(event)
             del log[:-MAXLEN]
             if final:
-                self.ended[reference] = event.id
+                self.ended.add(reference)
             listeners = list(self.listeners)
         for listener in listeners:
             listener(feed_name(reference), encode_message(event.id, kind, final, data_json))
@@ -331,10 +367,10 @@ class _MemoryChannels:
             return log
         return [event for event in log if id_key(event.id) > id_key(after)]
 
-    def latest(self, reference: str, kind: str) -> ChannelEvent | None:
+    def newest(self, reference: str) -> dict[str, ChannelEvent]:
         with self.lock:
             log = list(self.logs.get(reference, ()))
-        return next((event for event in reversed(log) if event.kind == kind), None)
+        return {event.kind: event for event in log}
 
 
 _memory = _MemoryChannels()

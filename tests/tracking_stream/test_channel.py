@@ -50,7 +50,7 @@ def test_each_order_has_its_own_channel(reference):
 
 def test_latest_event_of_a_kind_even_far_back(reference):
     first = channel.channel_publish(reference=reference, kind="location", data={"lat": 1.0})
-    for n in range(120):  # more than one page of the backward scan
+    for n in range(120):
         channel.channel_publish(reference=reference, kind="status", data={"status": "picked_up", "n": n})
 
     latest = channel.channel_latest(reference=reference, kind="location")
@@ -64,13 +64,15 @@ def test_the_final_event_ends_the_channel_and_shortens_its_life(reference, raw, 
     settings.TRACKING_CHANNEL_ENDED_TTL_SECONDS = 600
     channel.channel_publish(reference=reference, kind="location", data={"lat": 1.0})
     assert raw.ttl(channel.log_key(reference)) > 600
-    assert channel.channel_final_id(reference=reference) is None
+    assert not channel.channel_newest(reference=reference)["location"].final
 
     final = channel.channel_publish(reference=reference, kind="status", data={"status": "delivered"}, final=True)
     late = channel.channel_publish(reference=reference, kind="location", data={"lat": 2.0})
 
     assert late == ""
-    assert channel.channel_final_id(reference=reference) == final
+    newest = channel.channel_newest(reference=reference)
+    assert newest["status"].final
+    assert channel.newest_id(newest.values()) == final
     events = channel.channel_events_since(reference=reference)
     assert [e.id for e in events][-1] == final
     assert events[-1].final
@@ -102,12 +104,13 @@ def test_async_reads_answer_as_the_sync_ones(reference):
 
     async def read():
         since = await channel.channel_events_since_async(reference=reference, after=ids[0])
-        latest = await channel.channel_latest_async(reference=reference, kind="location")
-        return since, latest
+        newest = await channel.channel_newest_async(reference=reference)
+        return since, newest
 
-    since, latest = asyncio.run(read())
+    since, newest = asyncio.run(read())
     assert since == channel.channel_events_since(reference=reference, after=ids[0])
-    assert latest == channel.channel_latest(reference=reference, kind="location")
+    assert newest == channel.channel_newest(reference=reference)
+    assert newest["location"] == channel.channel_latest(reference=reference, kind="location")
 
 
 def test_redis_unreachable_is_a_503(reference, settings):
@@ -137,6 +140,6 @@ def test_without_redis_the_channel_lives_in_the_process(reference, settings):
 
     assert [e.id for e in channel.channel_events_since(reference=reference, after=first)] == [final]
     assert channel.channel_latest(reference=reference, kind="location").data == {"lat": 1.0}
-    assert channel.channel_final_id(reference=reference) == final
+    assert channel.newest_id(channel.channel_newest(reference=reference).values()) == final
     feed = channel.feed_name(reference)
     assert [(name, e.id) for name, e in heard] == [(feed, first), (feed, final)]
