@@ -169,6 +169,8 @@ def prepare(env: dict[str, str], only: str) -> list:
     from bench.scenarios import SCENARIOS
 
     wanted = set(filter(None, only.split(",")))
+    # A scenario's references run with it.
+    wanted |= {name for s in SCENARIOS if s.name in wanted for name in s.reference}
     scenarios = [s for i, s in enumerate(SCENARIOS) if i == 0 or not wanted or s.name in wanted]
     for scenario in scenarios:
         if scenario.setup:
@@ -190,12 +192,22 @@ SERVERS = {
 }
 
 
-def start_web(env: dict[str, str], server: str, *, label: str = "") -> tuple[subprocess.Popen, str, str]:
-    """The web server on loopback; returns (process, base URL, command)."""
+PROCFILE_APP = "config.asgi:application"
+
+
+def start_web(
+    env: dict[str, str], server: str, *, label: str = "", app: str | None = None
+) -> tuple[subprocess.Popen, str, str]:
+    """The web server on loopback; returns (process, base URL, command). ``app``: another
+    ASGI app served by the Procfile's web line, everything else unchanged."""
     import requests
 
     port = free_port()
     command = SERVERS[server] or procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104
+    if app:
+        if server != "procfile" or PROCFILE_APP not in command:
+            sys.exit(f"{app} is served by the Procfile's web line only")
+        command = command.replace(PROCFILE_APP, app)
     log = (RESULTS / f"web-{re.sub(r'[^A-Za-z0-9]+', '-', label or server)}.log").open("wb")
     web = subprocess.Popen(  # noqa: S602
         command,
@@ -309,23 +321,29 @@ def measure(
         row["ratio_to_baseline"] = row["rps"] / baseline[row["connections"]] if baseline[row["connections"]] else 0
     for scenario in scenarios:
         for count in counts:
-            reference = by_point.get((scenario.reference, count))
-            if reference and reference["rps"]:
-                row = by_point[(scenario.name, count)]
-                row["reference"] = scenario.reference
-                row["ratio_to_reference"] = row["rps"] / reference["rps"]
-                # Each run's ratio to the reference's run of the same index: the spread.
-                row["runs_ratio_to_reference"] = [
-                    mine / theirs for mine, theirs in zip(row["runs"], reference["runs"], strict=True) if theirs
-                ]
+            row = by_point[(scenario.name, count)]
+            for name in scenario.reference:
+                reference = by_point.get((name, count))
+                if not reference or not reference["rps"]:
+                    continue
+                row.setdefault("references", []).append(
+                    {
+                        "reference": name,
+                        "ratio": row["rps"] / reference["rps"],
+                        # Each run's ratio to the reference's run of the same index: the spread.
+                        "runs": [
+                            mine / theirs for mine, theirs in zip(row["runs"], reference["runs"], strict=True) if theirs
+                        ],
+                    }
+                )
     return results
 
 
 def format_row(row: dict) -> str:
     ratio = f"{row['ratio_to_baseline']:>7.2f}x" if "ratio_to_baseline" in row else ""
-    if "ratio_to_reference" in row:
-        runs = ", ".join(f"{r:.2f}" for r in row["runs_ratio_to_reference"])
-        ratio += f"  {row['ratio_to_reference']:.2f}x {row['reference']} (runs {runs})"
+    for compared in row.get("references", []):
+        runs = ", ".join(f"{r:.2f}" for r in compared["runs"])
+        ratio += f"  {compared['ratio']:.2f}x {compared['reference']} (runs {runs})"
     spread = "/".join(f"{r:.0f}" for r in row.get("runs", []))
     return (
         f"{row['server']:<14} {row['scenario']:<28} {row['connections']:>5} {row['rps']:>9.0f} "
@@ -350,6 +368,11 @@ def report(results: list[dict], *, duration: int, repeat: int) -> None:
     (RESULTS / "results.json").write_text(json.dumps(results, indent=2))
     plot(results, RESULTS / "latency.png")
     print(f"\nplot: {RESULTS / 'latency.png'}  figures: {RESULTS / 'results.json'}")
+
+
+def _web_of(scenario) -> str:
+    """Which web process serves a scenario: its variables and app, as a key."""
+    return json.dumps([scenario.web_env or {}, scenario.web_app], sort_keys=True)
 
 
 def main() -> None:
@@ -385,15 +408,17 @@ def main() -> None:
             webs = []
             try:
                 bases, web_pids = {}, {}
-                for web_env in dict.fromkeys(json.dumps(s.web_env or {}, sort_keys=True) for s in scenarios):
-                    extra = {name: value.format(**context) for name, value in json.loads(web_env).items()}
-                    web, base, command = start_web({**env, **extra}, server, label=server + "".join(extra.values()))
-                    webs.append(web)
+                for web in dict.fromkeys(_web_of(s) for s in scenarios):
+                    web_env, app = json.loads(web)
+                    extra = {name: value.format(**context) for name, value in web_env.items()}
+                    label = server + "".join(extra.values()) + (app or "")
+                    process, base, command = start_web({**env, **extra}, server, label=label, app=app)
+                    webs.append(process)
                     print(f"{server}: {command} {extra or ''}", flush=True)
                     for scenario in scenarios:
-                        if json.dumps(scenario.web_env or {}, sort_keys=True) == web_env:
+                        if _web_of(scenario) == web:
                             bases[scenario.name] = base
-                            web_pids[scenario.name] = web.pid
+                            web_pids[scenario.name] = process.pid
                 results += measure(
                     wrk,
                     bases,

@@ -15,13 +15,22 @@ the payment row and its intent, the outbox. With the demo gateway it measures ou
 cost; with localstripe (started on loopback by the bench, as the tests do) the same
 plus a real HTTP round trip to a Stripe double per order.
 
-Its reference, ``bare_order_write``, is the least any checkout must do, measured by
-the bench itself in the same run and not through the web process: at the same
-number of concurrent connections, as many threads each with its own psycopg
-connection to the bench database loop over one transaction of a conditional stock
-UPDATE of one dish (of the same table, the same hot row pattern: every order takes
-the same dish) plus one INSERT of an order row, then COMMIT; req/s, p50 and p99 are
-those transactions' (see ``bare_order_write``).
+Its reference, ``bare_order_write``, is the least any checkout must do, served the
+way a checkout is and measured in the same run: a web process started from the
+Procfile's web line with only the app swapped for ``bench.bare_app`` (the same gunicorn
+ASGI worker and worker count, the same kernel entry with its edge handlers and
+a2wsgi's pool of ``WEB_THREADS`` threads), driven by wrk at the same connection
+counts with an HTTP POST of a JSON body; each request runs, on its thread's own
+persistent psycopg connection, one transaction of a conditional stock UPDATE of one
+dish (of the same table, the same hot row pattern: every order takes the same dish)
+plus one INSERT of an order row, and answers 201 with a JSON body (see
+bench/bare_app.py). What it leaves out (routing, authentication, DRF, validation,
+idempotency, pricing, the payment, the outbox) is the checkout's own cost.
+
+``bare_order_write_psycopg`` is the same transaction without any web stack: as many
+threads as connections, each with its own psycopg connection, looping over it in the
+bench process (see ``bare_order_write_psycopg``); the database's own ceiling, shown
+as a second reference.
 """
 
 from __future__ import annotations
@@ -51,8 +60,12 @@ class Scenario:
     # Served by a web process of its own, started with these variables added (and
     # ``{placeholders}`` from the context filled in).
     web_env: dict[str, str] | None = None
-    # Another scenario of the same run this one is compared with (req/s ratio).
-    reference: str | None = None
+    # Served by a web process of its own running this ASGI app ("module:attribute")
+    # instead of the Procfile's, with the Procfile's web line otherwise unchanged.
+    web_app: str | None = None
+    # Other scenarios of the same run this one is compared with (req/s ratio), the
+    # first being the one that counts.
+    reference: tuple[str, ...] = ()
     # With ``--profile``: the stages (bench/profile.py) a sampled request's time is split by.
     profile: str | None = None
     # Filled from setup's answer: header values and path may use {placeholders}.
@@ -218,6 +231,27 @@ def _checkout_menu() -> dict[str, Any]:
     }
 
 
+def _bare_writes(context: dict[str, Any]) -> str:
+    """POST / to bench/bare_app.py: the bare write's dish, the customers in turn."""
+    bodies = [
+        json.dumps({"dish_id": context["bare_dish_id"], "customer_id": customer, "quantity": 2})
+        for customer in context["customer_ids"]
+    ]
+    return "\n".join(
+        [
+            'wrk.headers["Content-Type"] = "application/json"',
+            f"local bodies = {{{','.join(f'[==[{body}]==]' for body in bodies)}}}",
+            "local counter = 1",
+            "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            '  return wrk.format("POST", nil, nil, bodies[((id * 7 + n) % #bodies) + 1])',
+            "end",
+        ]
+    )
+
+
 def _checkouts(context: dict[str, Any]) -> str:
     """Each request a new order: a key never sent before (a prefix per measured
     point, then the thread and a counter), the customers' tokens (fresh for each
@@ -250,8 +284,8 @@ def _checkouts(context: dict[str, Any]) -> str:
     )
 
 
-def bare_order_write(context: dict[str, Any], connections: int, duration: int) -> dict[str, float]:
-    """The bare order write, ``connections`` threads for ``duration`` seconds, each
+def bare_order_write_psycopg(context: dict[str, Any], connections: int, duration: int) -> dict[str, float]:
+    """The bare order write without a web stack, ``connections`` threads for ``duration`` seconds, each
     with its own connection looping over::
 
         BEGIN;
@@ -346,14 +380,22 @@ SCENARIOS: list[Scenario] = [
         lua=_distinct_browse_queries,
         setup=lambda: {} if _browse_seeded() else _browse_menu(),
     ),
-    Scenario(name="bare_order_write", path="", driver=bare_order_write, setup=_checkout_menu),
+    Scenario(
+        name="bare_order_write",
+        path="/",
+        method="POST",
+        lua=_bare_writes,
+        setup=_checkout_menu,
+        web_app="bench.bare_app:application",
+    ),
+    Scenario(name="bare_order_write_psycopg", path="", driver=bare_order_write_psycopg, setup=_checkout_menu),
     Scenario(
         name="orders_checkout",
         path="/api/v1/orders",
         method="POST",
         lua=_checkouts,
         setup=_checkout_menu,
-        reference="bare_order_write",
+        reference=("bare_order_write", "bare_order_write_psycopg"),
         profile="checkout",
     ),
     Scenario(
@@ -363,7 +405,7 @@ SCENARIOS: list[Scenario] = [
         lua=_checkouts,
         setup=_checkout_menu,
         web_env=LOCALSTRIPE_WEB_ENV,
-        reference="bare_order_write",
+        reference=("bare_order_write", "bare_order_write_psycopg"),
         profile="checkout",
     ),
 ]
