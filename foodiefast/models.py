@@ -12,8 +12,10 @@ class OutboxMessage(models.Model):
     """One announced event owed to one subscribed handler.
 
     Written by :func:`foodiefast.events.publish` in the same transaction as the change
-    it announces, so it exists exactly when the change does. ``relayed_at`` is set
-    once the broker accepted the delivery task; ``delivered_at`` once the handler ran,
+    it announces, so it exists exactly when the change does. ``relayed_at`` says the
+    delivery task is the broker's: written with the message (its publisher sends it
+    after commit, and clears the mark when the broker refuses), or set by the
+    periodic relay with the broker's acceptance; ``delivered_at`` once the handler ran,
     in the same transaction as the handler's own writes (the marker a redelivered task
     checks). Delivered rows are purged after ``OUTBOX_RETENTION_DAYS``.
     """

@@ -3,13 +3,18 @@
 Life of a message (:class:`~foodiefast.models.OutboxMessage`, one per event and
 subscribed handler, fanned out when the event is published):
 
-1. recorded in the publisher's transaction (:func:`outbox_record`);
-2. relayed after commit by the publishing process (:func:`outbox_relay` on the new
-   rows) and, for whatever the broker could not take then, by the periodic relay in
-   beat: ``deliver_event_task(id)`` is published to the broker and the row marked
-   relayed in the same transaction, which commits only once the broker accepted the
-   task (rows are locked ``FOR UPDATE SKIP LOCKED``, so two relays never send the same
-   row; a relay that dies after the broker accepted leaves the row to be sent again);
+1. recorded in the publisher's transaction (:func:`outbox_record`), already marked
+   relayed: the publishing process owns it, and the periodic relay leaves it alone;
+2. relayed after commit by the publishing process (``deliver_event_task(id)`` for each
+   new row, with no database round trip when the broker takes them; the rows the
+   broker refused are unmarked for the periodic relay, in one statement) and, for
+   whatever the broker could not take then, by the periodic relay in beat: there the
+   row is marked relayed in the same transaction that publishes the task, which
+   commits only once the broker accepted it (rows are locked ``FOR UPDATE SKIP
+   LOCKED``, so two relays never send the same row; a relay that dies after the
+   broker accepted leaves the row to be sent again). A publisher that dies between
+   its commit and the broker leaves its rows marked: they are sent again as lost
+   ones (below);
 3. delivered by :func:`outbox_deliver`: the row is locked, skipped if already
    delivered, and the handler runs in the same transaction that marks it delivered, so
    a redelivered task does nothing. A handler that fails is rolled back, counted, and
@@ -51,15 +56,35 @@ PURGE_BATCH = 5000
 
 def outbox_record(*, event_type: str, payload: dict[str, Any], handlers: Iterable[str]) -> list[int]:
     """Write one message per handler in the current transaction (autocommitted outside
-    one) and relay them after commit; their ids. The relay never raises into the
-    publisher: a failure leaves the rows to the periodic relay."""
+    one), marked relayed, and send them after commit; their ids. The send never raises
+    into the publisher: what the broker refuses is left to the periodic relay."""
+    now = timezone.now()
     messages = OutboxMessage.objects.bulk_create(
-        [OutboxMessage(event_type=event_type, handler=handler, payload=payload) for handler in handlers]
+        [OutboxMessage(event_type=event_type, handler=handler, payload=payload, relayed_at=now) for handler in handlers]
     )
     ids = [message.pk for message in messages]
     if ids:
-        transaction.on_commit(functools.partial(outbox_relay, ids=ids), robust=True)
+        transaction.on_commit(functools.partial(_send_recorded, ids), robust=True)
     return ids
+
+
+def _send_recorded(ids: list[int]) -> int:
+    """After the publisher's commit: send its messages (marked relayed when written);
+    those the broker did not take are unmarked for the periodic relay. How many it took."""
+    for position, message_id in enumerate(ids):
+        try:
+            _send(message_id)
+        except Exception as exc:
+            OutboxMessage.objects.filter(pk__in=ids[position:], delivered_at__isnull=True).update(relayed_at=None)
+            logger.warning(
+                "outbox: the broker did not take message %s (%s: %s); %d left for the periodic relay",
+                message_id,
+                type(exc).__name__,
+                exc,
+                len(ids) - position,
+            )
+            return position
+    return len(ids)
 
 
 def _due(now) -> QuerySet[OutboxMessage]:
@@ -79,15 +104,13 @@ def _send(message_id: int) -> None:
     deliver_event_task.apply_async(args=[message_id], retry_policy={"max_retries": 0})
 
 
-def _relay_batch(ids: list[int] | None) -> tuple[int, bool]:
-    """Send one batch, oldest first; ``(sent, broker_failed)``."""
+def _relay_batch() -> tuple[int, bool]:
+    """Send one batch of due messages, oldest first; ``(sent, broker_failed)``."""
     now = timezone.now()
     with transaction.atomic():
-        if ids is None:
-            rows = _due(now)
-        else:
-            rows = OutboxMessage.objects.filter(pk__in=ids, relayed_at__isnull=True, delivered_at__isnull=True)
-        batch = list(rows.select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:RELAY_BATCH])
+        batch = list(
+            _due(now).select_for_update(skip_locked=True).order_by("pk").values_list("pk", flat=True)[:RELAY_BATCH]
+        )
         # Marked first, in this transaction: the mark commits only with what the
         # broker accepted (a task delivered eagerly may already have moved its row on).
         OutboxMessage.objects.filter(pk__in=batch).update(relayed_at=now)
@@ -107,17 +130,13 @@ def _relay_batch(ids: list[int] | None) -> tuple[int, bool]:
     return len(batch), False
 
 
-def outbox_relay(*, ids: list[int] | None = None) -> int:
-    """Send messages to the broker; how many it accepted.
-
-    With ``ids`` (after the publishing commit): those of them not relayed yet. Without
-    (the periodic relay): every due message, oldest first, in batches, until the
-    broker refuses one. Rows another relay holds are skipped, never sent twice."""
-    if ids is not None:
-        return _relay_batch(ids)[0]
+def outbox_relay() -> int:
+    """The periodic relay: send every due message to the broker, oldest first, in
+    batches, until the broker refuses one; how many it accepted. Rows another relay
+    holds are skipped, never sent twice."""
     total = 0
     for _ in range(RELAY_MAX_BATCHES):
-        sent, failed = _relay_batch(None)
+        sent, failed = _relay_batch()
         total += sent
         if failed or sent < RELAY_BATCH:
             break
