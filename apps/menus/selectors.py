@@ -11,7 +11,7 @@ from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
-from apps.chefs.selectors import bounding_box_q, is_open_at, kitchen_get_listed, kitchen_listed_q
+from apps.chefs.selectors import bounding_box_q, is_open_at, kitchen_get_listed, kitchen_listed_q, open_now_exists
 from apps.menus.models import Dish, effective_portions
 from foodiefast.geo import Point, haversine_km
 from foodiefast.localtime import local_today
@@ -107,8 +107,13 @@ def dish_get_public(*, dish_id: UUID | str) -> Dish | None:
 def dishes_for_checkout(*, dish_ids: Iterable[UUID | str]) -> dict[str, Dish]:
     """The dishes an order names, by id, with their kitchen: deleted and unavailable
     ones and those of hidden kitchens included, so checkout can tell "unknown" from
-    "unavailable" and "closed". One query."""
-    rows = Dish.objects.filter(pk__in=list(dish_ids)).select_related("kitchen")
+    "unavailable" and "closed". Each carries ``kitchen_is_open``: whether its
+    kitchen's opening hours cover this local minute. One query."""
+    rows = (
+        Dish.objects.filter(pk__in=list(dish_ids))
+        .select_related("kitchen")
+        .annotate(kitchen_is_open=open_now_exists(kitchen_ref="kitchen_id"))
+    )
     return {str(dish.pk): dish for dish in rows}
 
 

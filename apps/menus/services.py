@@ -8,13 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 from uuid import UUID
 
-from django.db import transaction
-from django.db.models import Case, F, Q, When
+from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from apps.chefs.models import Kitchen
 from apps.menus.browse.catalog import catalog_changed
-from apps.menus.browse.stock import stock_changed
+from apps.menus.browse.stock import stock_changed, stock_written
 from apps.menus.errors import DishUnavailable, SoldOut
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, effective_portions, to_mask
 from foodiefast.localtime import local_today
@@ -122,7 +122,22 @@ def _merged(items: Iterable[tuple[UUID | str, int]]) -> list[tuple[UUID, int]]:
     return sorted(total.items())
 
 
-def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date:
+# Only the table name is interpolated; values go as parameters. The new figures come
+# back with the update (RETURNING), so the write-through to Redis reads nothing again.
+_RESERVE_SQL = f"""
+UPDATE "{Dish._meta.db_table}"
+   SET "portions_left" = (CASE WHEN "stock_date" < %(today)s THEN "portions_per_day"
+                               ELSE "portions_left" END) - %(quantity)s,
+       "stock_date" = %(today)s,
+       "stock_seq" = "stock_seq" + 1
+ WHERE "id" = %(id)s AND "deleted_at" IS NULL AND "is_available"
+   AND (("stock_date" < %(today)s AND "portions_per_day" >= %(quantity)s)
+        OR ("stock_date" >= %(today)s AND "portions_left" >= %(quantity)s))
+RETURNING "portions_left", "stock_seq"
+"""  # noqa: S608
+
+
+def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]], savepoint: bool = True) -> dt.date:
     """Take ``quantity`` portions of each dish from today's stock, all or nothing.
 
     One conditional ``UPDATE`` per dish, in primary-key order::
@@ -130,34 +145,37 @@ def dish_portions_reserve(*, items: Iterable[tuple[UUID | str, int]]) -> dt.date
         UPDATE menus_dish
            SET portions_left = (CASE WHEN stock_date < :today THEN portions_per_day
                                      ELSE portions_left END) - :q,
-               stock_date = :today
+               stock_date = :today, stock_seq = stock_seq + 1
          WHERE id = :id AND deleted_at IS NULL AND is_available
            AND ((stock_date < :today AND portions_per_day >= :q)
                 OR (stock_date >= :today AND portions_left >= :q))
+        RETURNING portions_left, stock_seq
 
     The row lock PostgreSQL takes makes concurrent reservations of one dish queue up
     and re-check the condition, so stock never goes below zero (and the check
-    constraint would refuse it anyway). Runs inside the caller's transaction (a
-    savepoint): when one dish is short, ``SoldOut`` (with ``dish_id`` and
+    constraint would refuse it anyway). Runs inside the caller's transaction, in a
+    savepoint: when one dish is short, ``SoldOut`` (with ``dish_id`` and
     ``portions_left``) or ``DishUnavailable`` is raised and nothing is taken.
+    ``savepoint=False`` for a caller that rolls its whole transaction back on those
+    errors (checkout): the same, two round trips fewer. After commit the figures the
+    updates returned are written through to Redis.
 
     Returns the local stock date the portions were taken from: give it back to
     :func:`dish_portions_release`.
     """
     today = local_today()
-    stale = Q(stock_date__lt=today)
-    current = Case(When(stale, then=F("portions_per_day")), default=F("portions_left"))
     merged = _merged(items)
-    with transaction.atomic():
+    stock = {}
+    pk, day = Dish._meta.pk, connection.ops.adapt_datefield_value(today)
+    with transaction.atomic(savepoint=savepoint), connection.cursor() as cursor:
         for dish_id, quantity in merged:
-            taken = (
-                Dish.objects.filter(pk=dish_id, deleted_at__isnull=True, is_available=True)
-                .filter((stale & Q(portions_per_day__gte=quantity)) | (~stale & Q(portions_left__gte=quantity)))
-                .update(portions_left=current - quantity, stock_date=today, stock_seq=F("stock_seq") + 1)
-            )
-            if not taken:
+            params = {"today": day, "quantity": quantity, "id": pk.get_db_prep_value(dish_id, connection)}
+            cursor.execute(_RESERVE_SQL, params)
+            taken = cursor.fetchone()
+            if taken is None:
                 raise _shortage(dish_id, today)
-        stock_changed(dish_ids=[dish_id for dish_id, _ in merged])
+            stock[str(dish_id)] = taken
+        stock_written(stock=stock)
     return today
 
 

@@ -7,8 +7,9 @@ it is read here (and by the ASGI entry, with the same keys and rules from
 
 - Every stock write in the services (a reservation, a release, a chef setting today's
   portions) raises the dish's ``stock_seq`` and, after commit, writes the figure it
-  reads back from PostgreSQL through (:func:`stock_changed`). A menu that is read
-  all lunch long therefore never misses its stock.
+  reads back from PostgreSQL through (:func:`stock_changed`), or the one its update
+  returned (:func:`stock_written`, a reservation). A menu that is read all lunch long
+  therefore never misses its stock.
 - Every write goes through one Redis script that keeps the figure with the higher
   ``stock_seq``: a reader that filled a figure from PostgreSQL just before a
   reservation committed cannot overwrite the newer one, whatever the order they
@@ -91,5 +92,17 @@ def stock_changed(*, dish_ids: Iterable[UUID | str]) -> None:
     def write_through() -> None:
         if sync_client() is not None:
             stock_store(stock=stock_of(dish_ids=ids), version=catalog_version())
+
+    transaction.on_commit(write_through)
+
+
+def stock_written(*, stock: Stock) -> None:
+    """Today's figures of these dishes as the caller's update returned them (with
+    ``stock_seq`` raised, rows locked until commit, so they are what commits): once the
+    transaction commits (at once outside one), write them through to Redis."""
+
+    def write_through() -> None:
+        if sync_client() is not None:
+            stock_store(stock=stock, version=catalog_version())
 
     transaction.on_commit(write_through)
