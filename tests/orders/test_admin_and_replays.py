@@ -53,11 +53,11 @@ def test_a_replay_starts_the_payment_when_the_first_request_died_before_it(custo
     body = order_body((dish, 1))
     items = [(item["dish_id"], item["quantity"]) for item in body["items"]]
     fingerprint = order_fingerprint(items=items, delivery=body["delivery"], tip_cents=0)
-    # The first request committed its order and reservation, then died before asking
-    # Stripe; its lease on starting the payment ran out.
+    # The first request committed its order, payment row and reservation, then died
+    # before asking Stripe; its lease on starting the payment ran out.
     priced = _price(items=items, delivery=body["delivery"], tip_cents=0)
     with transaction.atomic():
-        first = _record(
+        first, _ = _record(
             customer=customer, key="k", request_fingerprint=fingerprint, priced=priced, delivery=body["delivery"]
         )
         _reserve(first, priced.lines)

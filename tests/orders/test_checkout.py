@@ -8,7 +8,9 @@ from django.urls import reverse
 
 from apps.menus.models import Dish
 from apps.orders.models import Order, OrderLine
+from apps.payments.events import PaymentAuthorized
 from apps.payments.models import Payment
+from foodiefast.models import OutboxMessage
 from tests.factories.chefs import KitchenFactory, OpeningHoursFactory
 from tests.factories.menus import DishFactory
 from tests.orders.conftest import FAR, order_body, place
@@ -286,12 +288,33 @@ def test_stripe_unreachable_keeps_nothing_and_the_same_key_works_later(customer_
 def test_a_checkout_costs_a_fixed_number_of_queries_and_answers_as_it_reads_back(
     customer_app, dish, other_dish, stripe_double, committed, django_assert_num_queries
 ):
-    # user; replay look-up; dishes, hours; the order's transaction (begin, savepoint,
-    # order, lines, timeline, release, savepoint, 2 reservations, release, commit);
-    # the payment's row (look-up, begin, insert, commit) and its intent recorded
-    # (begin, lock, one UPDATE, commit). Nothing is read back for the answer.
-    with committed(), django_assert_num_queries(23):
+    # user; dishes with their kitchen and whether it is open; the order's transaction
+    # (begin, order, lines, timeline, payment row, 2 reservations, commit: no
+    # savepoint, no read before writing); its intent recorded (begin, lock, one
+    # UPDATE, commit). The stock reaches Redis as the reservations returned it, and
+    # nothing is read back for the answer.
+    with committed(), django_assert_num_queries(14):
         placed = place(customer_app, order_body((dish, 2), (other_dish, 1)))
 
     assert placed.status_code == 201, placed.json()
     assert customer_app.get(reverse("v1:order", args=[placed.json()["id"]])).json() == placed.json()
+
+
+def test_a_checkout_with_the_demo_gateway_costs_a_fixed_number_of_queries(
+    customer_app, dish, settings, django_assert_num_queries
+):
+    settings.PAYMENTS_DEMO = True
+
+    # user; dishes; the order's transaction (begin, order, lines, timeline, payment
+    # row, reservation, commit); the authorization recorded (begin, lock, UPDATE, its
+    # audit row, the outbox row for PaymentAuthorized, commit). After commit the
+    # outbox row goes to the broker with no query: it was written marked relayed.
+    with django_assert_num_queries(15):
+        placed = place(customer_app, order_body((dish, 2)))
+
+    assert placed.status_code == 201, placed.json()
+    assert placed.json()["payment"]["payment_intent_id"].startswith("pi_demo_")
+    assert Payment.objects.get(reference=placed.json()["id"]).status == "authorized"  # the demo card, at once
+    assert _left(dish) == 8
+    [message] = OutboxMessage.objects.filter(event_type=PaymentAuthorized.type_name())
+    assert message.relayed_at is not None

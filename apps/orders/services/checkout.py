@@ -1,17 +1,23 @@
 """Checkout: an order placed once per ``Idempotency-Key``, its portions reserved, its
 price computed here, and its PaymentIntent started holding no lock.
 
-1. The request is checked against the dishes and their kitchen (no lock): unknown
-   dishes, several kitchens, closed kitchens, the delivery area, the minimum.
+1. The request is checked against the dishes and their kitchen (no lock, one query):
+   unknown dishes, several kitchens, closed kitchens, the delivery area, the minimum.
 2. One short transaction inserts the order first (unique per customer and key, so a
-   concurrent replay waits on that index and then finds it), its lines and timeline
-   row, checks the kitchen's limit of open orders under its row lock, and reserves
-   the portions last (menus' conditional update, dishes in primary-key order), so
-   that the dish rows stay locked only for the commit.
+   concurrent replay waits on that index and then finds it through the violation),
+   its lines, timeline row and payment row (payments' ``payment_open``), checks the
+   kitchen's limit of open orders under its row lock, and reserves the portions last
+   (menus' conditional update, dishes in primary-key order), so that the dish rows
+   stay locked only for the commit. No savepoint: any refusal rolls the whole
+   transaction back.
 3. After commit, holding nothing, one request (the lease ``payment_claimed_until``)
    asks payments for the manual-capture intent; its replays wait for it. When the
    provider cannot be reached, nothing is kept: the portions go back, the order is
    deleted (its key is free again) and 503 ``payment_provider_unavailable`` answers.
+
+A replay is found by its key only when the order cannot be written (the key's unique
+violation, or a check that now refuses the body): a new order, the usual case, reads
+nothing before writing.
 """
 
 from __future__ import annotations
@@ -25,13 +31,12 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
-from apps.chefs.selectors import is_open_at, opening_hours_for
 from apps.menus.errors import DishUnavailable
 from apps.menus.models import Dish
 from apps.menus.selectors import dishes_for_checkout
@@ -50,11 +55,12 @@ from apps.orders.models import (
 from apps.orders.selectors import order_with_details
 from apps.orders.services.status import portions_release_locked
 from apps.payments.errors import PaymentNotFound, PaymentProviderUnavailable
+from apps.payments.models import Payment
 from apps.payments.selectors import Checkout, payment_checkout, payment_get
-from apps.payments.services import payment_cancel, payment_start
-from foodiefast.errors import InvalidInput
+from apps.payments.services import payment_cancel, payment_open, payment_start
+from foodiefast.errors import DomainError, InvalidInput
 from foodiefast.geo import Point, haversine_km
-from foodiefast.idempotency import IdempotencyKeyReused, create_once, fingerprint
+from foodiefast.idempotency import IdempotencyKeyReused, fingerprint
 from foodiefast.localtime import local_today
 
 # The smallest subtotal any kitchen takes (card fees make less pointless).
@@ -131,7 +137,7 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
     kitchen = next(iter(dishes.values())).kitchen
     if not kitchen.is_approved or kitchen.is_paused or not kitchen.has_location:
         raise ChefClosed()
-    if not is_open_at(opening_hours_for(kitchen=kitchen)):
+    if not dish.kitchen_is_open:  # its opening hours, read with the dishes
         raise ChefClosed("This kitchen is closed right now.")
     distance = haversine_km(Point(delivery["lat"], delivery["lng"]), Point(kitchen.lat, kitchen.lng))
     if distance > kitchen.delivery_radius_km:
@@ -162,10 +168,12 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
     )
 
 
-def _record(*, customer: User, key: str, request_fingerprint: str, priced: _Priced, delivery: dict) -> Order:
-    """Insert the order, its lines and first timeline row (inside the caller's
-    transaction; raises ``ChefClosed`` at the kitchen's limit, and then nothing is
-    kept). The portions are reserved by :func:`_reserve`."""
+def _record(
+    *, customer: User, key: str, request_fingerprint: str, priced: _Priced, delivery: dict
+) -> tuple[Order, Payment]:
+    """Insert the order, its lines, first timeline row and payment row (inside the
+    caller's transaction; raises ``ChefClosed`` at the kitchen's limit, and then
+    nothing is kept). The portions are reserved by :func:`_reserve`."""
     now = timezone.now()
     kitchen = priced.kitchen
     order = Order.objects.create(
@@ -194,20 +202,22 @@ def _record(*, customer: User, key: str, request_fingerprint: str, priced: _Pric
     OrderLine.objects.bulk_create(priced.lines)
     event = OrderEvent.objects.create(order=order, status=OrderStatus.PENDING_PAYMENT, at=now, actor=Actor.CUSTOMER)
     order_with_details(order, lines=priced.lines, events=[event])
+    payment = payment_open(reference=str(order.pk), amount_cents=order.total_cents, currency=order.currency)
     if kitchen.max_open_orders is not None:
         # Under the kitchen's row lock, so two checkouts cannot both take the last place.
         limit = Kitchen.objects.select_for_update().values_list("max_open_orders", flat=True).get(pk=kitchen.pk)
         open_orders = Order.objects.filter(kitchen=kitchen, status__in=OPEN_STATUSES).exclude(pk=order.pk).count()
         if limit is not None and open_orders >= limit:
             raise ChefClosed("This kitchen has as many orders as it can take right now.")
-    return order
+    return order, payment
 
 
 def _reserve(order: Order, lines: list[OrderLine]) -> None:
     """Reserve the order's portions, the last statement of the checkout's transaction:
     the dish rows it locks are held for the commit only. Raises ``SoldOut`` and
     ``DishUnavailable``, and then the whole transaction is rolled back."""
-    stock_date = dish_portions_reserve(items=[(line.dish_id, line.quantity) for line in lines])
+    items = [(line.dish_id, line.quantity) for line in lines]
+    stock_date = dish_portions_reserve(items=items, savepoint=False)
     if stock_date != order.stock_date:  # local midnight passed in between
         order.stock_date = stock_date
         order.save(update_fields=["stock_date"])
@@ -237,30 +247,35 @@ def order_place(
     kept). Call it outside any transaction: the provider is called after commit."""
     request_fingerprint = order_fingerprint(items=items, delivery=delivery, tip_cents=tip_cents)
     lookup = {"customer": customer, "idempotency_key": idempotency_key}
-    existing = Order.objects.filter(**lookup).first()
-    if existing is not None:
-        if existing.request_fingerprint != request_fingerprint:
-            raise IdempotencyKeyReused()
-        order, created = existing, False
-    else:
+    try:
         priced = _price(items=items, delivery=delivery, tip_cents=tip_cents)
         with transaction.atomic():
-            order, created = create_once(
-                Order,
-                lookup=lookup,
+            order, payment = _record(
+                customer=customer,
+                key=idempotency_key,
                 request_fingerprint=request_fingerprint,
-                looked_up=True,
-                create=lambda: _record(
-                    customer=customer,
-                    key=idempotency_key,
-                    request_fingerprint=request_fingerprint,
-                    priced=priced,
-                    delivery=delivery,
-                ),
+                priced=priced,
+                delivery=delivery,
             )
-            if created:
-                _reserve(order, priced.lines)
-    return Placed(order=order, checkout=_payment_for(order, claimed=created), created=created)
+            _reserve(order, priced.lines)
+    except (DomainError, IntegrityError):
+        # Maybe a replay: the key's unique violation (a twin committed first, or long
+        # ago), or a body the menu now refuses (a dish sold out since). The order
+        # placed with this key answers; without one, the error stands.
+        order = _placed_before(lookup, request_fingerprint)
+        if order is None:
+            raise
+        return Placed(order=order, checkout=_payment_for(order, claimed=False), created=False)
+    return Placed(order=order, checkout=_payment_for(order, claimed=True, opened=payment), created=True)
+
+
+def _placed_before(lookup: dict[str, Any], request_fingerprint: str) -> Order | None:
+    """The order placed with this key before, if any; ``IdempotencyKeyReused`` when
+    it was placed with another body."""
+    existing = Order.objects.filter(**lookup).first()
+    if existing is not None and existing.request_fingerprint != request_fingerprint:
+        raise IdempotencyKeyReused()
+    return existing
 
 
 def _intent_checkout(reference: str) -> Checkout | None:
@@ -282,9 +297,10 @@ def _claim(order: Order) -> bool:
     )
 
 
-def _payment_for(order: Order, *, claimed: bool) -> Checkout | None:
-    """The order's checkout: started by the request holding the lease, waited for by
-    its replays (which take over if the lease runs out)."""
+def _payment_for(order: Order, *, claimed: bool, opened: Payment | None = None) -> Checkout | None:
+    """The order's checkout: started by the request holding the lease (``opened``: the
+    payment row it wrote with the order), waited for by its replays (which take over
+    if the lease runs out)."""
     reference = str(order.pk)
     deadline = time.monotonic() + PAYMENT_CLAIM_SECONDS + 5
     while True:
@@ -295,7 +311,9 @@ def _payment_for(order: Order, *, claimed: bool) -> Checkout | None:
             return checkout
         if claimed or _claim(order):
             try:
-                return payment_start(reference=reference, amount_cents=order.total_cents, currency=order.currency)
+                return payment_start(
+                    reference=reference, amount_cents=order.total_cents, currency=order.currency, opened=opened
+                )
             except PaymentProviderUnavailable:
                 _discard(order)
                 raise

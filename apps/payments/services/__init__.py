@@ -6,7 +6,13 @@ holding nothing, then records the answer in another short transaction that locks
 the payment row. ``status.py`` holds the one status logic every path goes through.
 """
 
-from apps.payments.services.payments import payment_cancel, payment_capture, payment_reconcile, payment_start
+from apps.payments.services.payments import (
+    payment_cancel,
+    payment_capture,
+    payment_open,
+    payment_reconcile,
+    payment_start,
+)
 from apps.payments.services.refunds import payment_refund, payment_sync_refunds
 from apps.payments.services.status import payment_sync_from_provider
 from apps.payments.services.webhooks import stripe_event_process, stripe_event_record
@@ -14,6 +20,7 @@ from apps.payments.services.webhooks import stripe_event_process, stripe_event_r
 __all__ = [
     "payment_cancel",
     "payment_capture",
+    "payment_open",
     "payment_reconcile",
     "payment_refund",
     "payment_start",

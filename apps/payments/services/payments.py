@@ -19,7 +19,7 @@ from apps.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from apps.payments.selectors import Checkout, payment_checkout, payment_get, payments_to_reconcile
 from apps.payments.services.refunds import payment_refund, payment_sync_refunds
 from apps.payments.services.status import _apply_intent, _move_locked, _void_if_dead, payment_sync_from_provider
-from foodiefast.idempotency import create_once, fingerprint
+from foodiefast.idempotency import IdempotencyKeyReused, create_once, fingerprint
 
 logger = logging.getLogger("apps.payments")
 
@@ -30,36 +30,70 @@ RECONCILE_WINDOW = timedelta(days=1)
 RECONCILE_BATCH = 200
 
 
-def payment_start(*, reference: str, amount_cents: int, currency: str) -> Checkout:
+def _checked(amount_cents: int, currency: str) -> str:
+    """The currency, upper case; ``PaymentInvalidAmount`` for a bad amount or currency."""
+    currency = (currency or "").upper()
+    if not isinstance(amount_cents, int) or amount_cents <= 0 or len(currency) != 3 or not currency.isalpha():
+        raise errors.PaymentInvalidAmount()
+    return currency
+
+
+def _new_payment(*, reference: str, request_fingerprint: str, amount_cents: int, currency: str) -> Payment:
+    return Payment.objects.create(
+        reference=reference,
+        request_fingerprint=request_fingerprint,
+        amount_cents=amount_cents,
+        currency=currency,
+        provider=get_gateway().name,
+    )
+
+
+def payment_open(*, reference: str, amount_cents: int, currency: str) -> Payment:
+    """The payment row of a new ``reference``, written in the caller's transaction, so
+    that it exists exactly when the caller's own record does (checkout writes it with
+    the order); :func:`payment_start` with ``opened=`` then creates its intent after
+    commit. A reference that has a payment already is a unique violation
+    (``IntegrityError``): use :func:`payment_start` alone for those. Raises
+    ``PaymentInvalidAmount``."""
+    currency = _checked(amount_cents, currency)
+    request_fingerprint = fingerprint({"amount_cents": amount_cents, "currency": currency})
+    return _new_payment(
+        reference=reference, request_fingerprint=request_fingerprint, amount_cents=amount_cents, currency=currency
+    )
+
+
+def payment_start(*, reference: str, amount_cents: int, currency: str, opened: Payment | None = None) -> Checkout:
     """Start (or find again) the one payment for ``reference`` and return its checkout.
 
     The amount and currency come from the caller's own record, never from a client.
     Idempotent per reference: a replay (or a concurrent twin) gets the same payment
     and intent; another amount for the same reference raises
-    ``IdempotencyKeyReused``. The row is created in its own short transaction, then
-    the provider intent (manual capture, idempotency key from the payment id) is
-    created holding no lock, then recorded. Call it outside any transaction. With
-    the demo gateway the card is authorized at once (``PaymentAuthorized`` is
-    announced). Raises ``PaymentInvalidAmount`` and ``PaymentProviderUnavailable``
-    (a retry resumes with the same idempotency key).
+    ``IdempotencyKeyReused``. The row is created in its own short transaction (or was,
+    ``opened``, by :func:`payment_open` in the caller's committed one), then the
+    provider intent (manual capture, idempotency key from the payment id) is created
+    holding no lock, then recorded. Call it outside any transaction. With the demo
+    gateway the card is authorized at once (``PaymentAuthorized`` is announced).
+    Raises ``PaymentInvalidAmount`` and ``PaymentProviderUnavailable`` (a retry
+    resumes with the same idempotency key).
     """
-    currency = (currency or "").upper()
-    if not isinstance(amount_cents, int) or amount_cents <= 0 or len(currency) != 3 or not currency.isalpha():
-        raise errors.PaymentInvalidAmount()
-    gateway = get_gateway()
+    currency = _checked(amount_cents, currency)
     request_fingerprint = fingerprint({"amount_cents": amount_cents, "currency": currency})
-    payment, _ = create_once(
-        Payment,
-        lookup={"reference": reference},
-        request_fingerprint=request_fingerprint,
-        create=lambda: Payment.objects.create(
-            reference=reference,
+    if opened is not None:
+        if opened.reference != reference or opened.request_fingerprint != request_fingerprint:
+            raise IdempotencyKeyReused()
+        payment = opened
+    else:
+        payment, _ = create_once(
+            Payment,
+            lookup={"reference": reference},
             request_fingerprint=request_fingerprint,
-            amount_cents=amount_cents,
-            currency=currency,
-            provider=gateway.name,
-        ),
-    )
+            create=lambda: _new_payment(
+                reference=reference,
+                request_fingerprint=request_fingerprint,
+                amount_cents=amount_cents,
+                currency=currency,
+            ),
+        )
     if payment.provider_intent_id is None and payment.cancel_requested_at is None:
         gateway = get_gateway(payment.provider)
         try:
