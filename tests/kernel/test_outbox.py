@@ -197,6 +197,25 @@ def test_two_relays_never_send_the_same_message():
     assert gate.runs == 1
 
 
+def test_the_periodic_relay_never_sends_what_its_publisher_is_sending():
+    def place_hold() -> None:
+        with transaction.atomic():
+            publish(ParcelHeld(parcel_id="p-5"))
+            assert OutboxMessage.objects.get().relayed_at is not None  # written marked
+
+    sent: list[None] = []
+    thread = in_thread(place_hold, sent)
+    assert gate.entered.wait(WAIT)  # sent after commit by its publisher, its handler running
+
+    periodic = outbox_relay()
+    gate.release.set()
+    thread.join(WAIT)
+
+    assert periodic == 0
+    assert gate.runs == 1
+    assert OutboxMessage.objects.get().delivered_at is not None
+
+
 def test_a_message_delivered_twice_at_once_runs_its_handler_once():
     # The broker accepted the task twice (a relay died before marking the row).
     message = left_behind(ParcelHeld(parcel_id="p-5"), hold_parcel)
