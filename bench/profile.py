@@ -24,9 +24,9 @@ REQUEST = "WSGIHandler.__call__ (django/core/handlers/wsgi.py)"
 STAGES: dict[str, list[tuple[str, str]]] = {
     "checkout": [
         ("view: key, body, answer", "OrderListApi.post (apps/orders/api/views.py)"),
-        ("order transaction: look-up, insert, reserve, commit", "order_place (apps/orders/services/checkout.py)"),
+        ("order transaction: inserts, reserve, commit", "order_place (apps/orders/services/checkout.py)"),
         ("checks and pricing (reads)", "_price (apps/orders/services/checkout.py)"),
-        ("payment: its rows, the intent, the outbox", "_payment_for (apps/orders/services/checkout.py)"),
+        ("payment: the intent recorded, the outbox", "_payment_for (apps/orders/services/checkout.py)"),
         ("reading the order back", "order_get_for_customer (apps/orders/selectors.py)"),
         ("rendering", "_render (apps/orders/api/views.py)"),
     ],

@@ -1,10 +1,12 @@
 """``make bench``: start the web process as the Procfile does (PostgreSQL, Redis, debug
 off), drive each scenario with wrk from a second process at several connection counts,
 print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run (and to
-a scenario's own reference, e.g. checkout against the bare order write), and plot
+a scenario's own references, e.g. checkout against the bare order write), and plot
 latency against load. Scenarios that need another configuration (checkout against
-localstripe) get a web process of their own, started the same way; localstripe is
-started on loopback when one asks for it (see bench/scenarios.py).
+localstripe) or another app (the bare order write, ``bench/bare_app.py``) get a web
+process of their own, started from the same Procfile line; localstripe is started on
+loopback when one asks for it (see bench/scenarios.py). ``--only`` runs a scenario's
+references with it.
 
     python -m bench.run [--duration 10] [--connections 8,32,64] [--only me,health_live]
 """
