@@ -403,8 +403,10 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = 300
 
 CURRENCY = "EUR"
 PLATFORM_FEE_PERCENT = env.int("PLATFORM_FEE_PERCENT", default=5)
-PAYMENT_EXPIRY_MINUTES = env.int("PAYMENT_EXPIRY_MINUTES", default=15)
-CHEF_ACCEPTANCE_TIMEOUT_MINUTES = env.int("CHEF_ACCEPTANCE_TIMEOUT_MINUTES", default=10)
+# Order timers, in minutes; fractions are allowed (0.25 is 15 seconds, as the
+# end-to-end tests use to watch beat expire orders).
+PAYMENT_EXPIRY_MINUTES = env.float("PAYMENT_EXPIRY_MINUTES", default=15.0)
+CHEF_ACCEPTANCE_TIMEOUT_MINUTES = env.float("CHEF_ACCEPTANCE_TIMEOUT_MINUTES", default=10.0)
 COURIER_SPEED_KMH = env.int("COURIER_SPEED_KMH", default=15)
 # The per-order event channel (apps/tracking/channel.py): its log is kept this long
 # after its last event (an order's life plus a margin), and this long after the final
