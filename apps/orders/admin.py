@@ -1,8 +1,12 @@
-"""Staff see orders with their lines and timeline (read-only: orders change only
-through the services). Cancelling an order (a support case, in any status before
+"""Staff see orders with their lines, timeline and refunds (read-only: orders change
+only through the services). Cancelling an order (a support case, in any status before
 pickup, from the list or the order's page) voids or refunds its payment through the
-same service as everywhere else. The order board (chefs and staff) is in
+same service as everywhere else; a picked-up or delivered order is refunded instead,
+in full or in part, from its page ("Refund"). The order board (chefs and staff) is in
 :mod:`apps.orders.admin_board`."""
+
+import uuid
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -10,11 +14,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from apps.accounts.admin_site import add_admin_page
 from apps.orders import admin_board, services
-from apps.orders.models import Order, OrderEvent, OrderLine, Review
+from apps.orders.models import Order, OrderEvent, OrderLine, OrderRefund, Review
+from apps.orders.services.refunds import REFUNDABLE_STATUSES
+from apps.payments.errors import PaymentNotFound
+from apps.payments.selectors import payment_get
 from foodiefast.errors import DomainError
+from foodiefast.formatting import money
 
 add_admin_page(
     app_label="orders",
@@ -30,6 +40,29 @@ class StaffCancelForm(forms.Form):
     reason = forms.CharField(
         max_length=500, strip=True, help_text="Kept on the order's timeline; the customer is told why."
     )
+
+
+class StaffRefundForm(forms.Form):
+    amount = forms.DecimalField(
+        label=gettext_lazy("Amount (euros)"),
+        required=False,
+        min_value=Decimal("0.01"),
+        max_digits=9,
+        decimal_places=2,
+        help_text=gettext_lazy("Leave empty to refund everything that is left."),
+    )
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        max_length=500,
+        strip=True,
+        help_text=gettext_lazy("Kept with the refund; the customer is told why."),
+    )
+    # Names this refund: the same form sent twice (a double click, a reload) refunds once.
+    refund_id = forms.UUIDField(widget=forms.HiddenInput)
+
+    def amount_cents(self) -> int | None:
+        amount = self.cleaned_data["amount"]
+        return None if amount is None else int(amount * 100)
 
 
 class ReadOnlyInline(admin.TabularInline):
@@ -51,6 +84,18 @@ class LineInline(ReadOnlyInline):
 class TimelineInline(ReadOnlyInline):
     model = OrderEvent
     fields = readonly_fields = ("at", "status", "actor", "reason")
+
+
+class RefundInline(ReadOnlyInline):
+    model = OrderRefund
+    verbose_name = gettext_lazy("refund")
+    verbose_name_plural = gettext_lazy("refunds (support, after pickup)")
+    fields = readonly_fields = ("created_at", "amount", "status", "reason", "requested_by", "error")
+
+    @admin.display(description=gettext_lazy("amount"))
+    def amount(self, refund: OrderRefund) -> str:
+        cents = refund.refunded_cents or refund.requested_cents
+        return money(cents, refund.currency, language=get_language()) if cents else _("everything left")
 
 
 @admin.register(Order)
@@ -82,7 +127,7 @@ class OrderAdmin(admin.ModelAdmin):
         "money_outcome",
         "created_at",
     )
-    inlines = (LineInline, TimelineInline)
+    inlines = (LineInline, TimelineInline, RefundInline)
     actions = ("cancel_and_refund",)
 
     def has_add_permission(self, request):
@@ -109,15 +154,25 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         cancel = self.admin_site.admin_view(self.cancel_view)
-        return [path("<path:object_id>/cancel/", cancel, name="orders_order_cancel"), *super().get_urls()]
+        refund = self.admin_site.admin_view(self.refund_view)
+        return [
+            path("<path:object_id>/cancel/", cancel, name="orders_order_cancel"),
+            path("<path:object_id>/refund/", refund, name="orders_order_refund"),
+            *super().get_urls(),
+        ]
 
-    def cancel_view(self, request, object_id):
-        """The order page's "Cancel and refund": a reason, then the staff cancel."""
+    def _staff_order(self, request, object_id) -> Order:
+        """The order a staff page acts on: 403 for anyone but staff, 404 for no order."""
         if not request.user.is_staff:
             raise PermissionDenied
         order = self.get_object(request, object_id)
         if order is None or not self.has_view_permission(request, order):
             raise Http404("No such order.")
+        return order
+
+    def cancel_view(self, request, object_id):
+        """The order page's "Cancel and refund": a reason, then the staff cancel."""
+        order = self._staff_order(request, object_id)
         change_url = reverse("admin:orders_order_change", args=[order.pk])
         form = StaffCancelForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -132,6 +187,50 @@ class OrderAdmin(admin.ModelAdmin):
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/orders/order/cancel.html", context)
+
+    def refund_view(self, request, object_id):
+        """The order page's "Refund" (picked-up or delivered orders): an amount (all
+        that is left by default) and a reason, then the staff refund; the provider's
+        refusals and outages show as messages."""
+        order = self._staff_order(request, object_id)
+        change_url = reverse("admin:orders_order_change", args=[order.pk])
+        form = StaffRefundForm(request.POST or None, initial={"refund_id": uuid.uuid4()})
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.order_refund_by_staff(
+                    order_id=order.pk,
+                    refund_id=form.cleaned_data["refund_id"],
+                    staff=request.user,
+                    reason=form.cleaned_data["reason"],
+                    amount_cents=form.amount_cents(),
+                )
+            except DomainError as exc:
+                self.message_user(request, f"{order.number}: {exc.detail}", messages.ERROR)
+            else:
+                amount = money(refund.refunded_cents, refund.currency, language=get_language())
+                done = _("%(number)s: %(amount)s refunded.") % {"number": order.number, "amount": amount}
+                self.message_user(request, done, messages.SUCCESS)
+                return HttpResponseRedirect(change_url)
+        try:
+            payment = payment_get(reference=str(order.pk))
+        except PaymentNotFound:
+            payment = None
+        language = get_language()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Refund this order"),
+            "opts": self.opts,
+            "original": order,
+            "form": form,
+            "change_url": change_url,
+            "refundable": order.status in REFUNDABLE_STATUSES,
+            "total": money(order.total_cents, order.currency, language=language),
+            "captured": money(payment.captured_cents, payment.currency, language=language) if payment else None,
+            "refunded": money(payment.refunded_cents, payment.currency, language=language) if payment else None,
+            "left": money(payment.refundable_cents, payment.currency, language=language) if payment else None,
+            "refunds": order.refunds.select_related("requested_by"),
+        }
+        return TemplateResponse(request, "admin/orders/order/refund.html", context)
 
 
 @admin.register(Review)

@@ -27,3 +27,11 @@ class ReviewNotAllowed(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "review_not_allowed"
     detail = "An order can be reviewed once, after it was delivered."
+
+
+class RefundInProgress(DomainError):
+    """A refund of the order is being asked of the payment provider right now."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "refund_in_progress"
+    detail = "This refund is being made right now; look again in a moment."

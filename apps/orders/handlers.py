@@ -6,7 +6,7 @@ from __future__ import annotations
 from apps.accounts.events import UserErased
 from apps.orders import services
 from apps.orders.models import OrderStatus
-from apps.payments.events import PaymentAuthorized, PaymentCaptured
+from apps.payments.events import PaymentAuthorized, PaymentCaptured, PaymentRefunded
 from apps.tracking.events import DeliveryCompleted, DeliveryPickedUp
 
 
@@ -16,6 +16,12 @@ def paid_on_payment_authorized(event: PaymentAuthorized) -> None:
 
 def refund_on_payment_captured_for_cancelled(event: PaymentCaptured) -> None:
     services.order_payment_captured(reference=event.reference)
+
+
+def audit_on_payment_refunded(event: PaymentRefunded) -> None:
+    services.order_payment_refunded(
+        reference=event.reference, payment_refund_id=event.refund_id, amount_cents=event.amount_cents
+    )
 
 
 def picked_up_on_delivery_picked_up(event: DeliveryPickedUp) -> None:

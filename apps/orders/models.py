@@ -234,3 +234,48 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 for {self.order_id}"
+
+
+# The key payments knows an order's refund by (``OrderRefund.payment_key``).
+REFUND_KEY_PREFIX = "order-refund-"
+
+
+class RefundStatus(models.TextChoices):
+    PENDING = "pending", "Being made"
+    SUCCEEDED = "succeeded", "Refunded"
+    FAILED = "failed", "Refused"
+
+
+class OrderRefund(models.Model):
+    """Money given back after the order left the kitchen (a support case), in full or
+    in part: who asked, why, how much, what the provider said. Part of the order's
+    audit, not of its timeline (the order's status does not change). Its id names the
+    refund at payments (``payment_key``): the same refund asked twice is made once."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refunds")
+    # What was asked, in cents of the order's currency (null: everything left to refund).
+    requested_cents = models.PositiveIntegerField(null=True, blank=True)
+    refunded_cents = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, default="EUR")
+    reason = models.CharField(max_length=500)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=RefundStatus.choices, default=RefundStatus.PENDING)
+    error = models.CharField(max_length=255, blank=True, default="")
+    payment_refund_id = models.CharField(max_length=64, blank=True, default="")
+    # A lease on calling the provider: a second click while the first is under way waits.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"refund of {self.order_id} ({self.status})"
+
+    @property
+    def payment_key(self) -> str:
+        return f"{REFUND_KEY_PREFIX}{self.pk}"

@@ -1,5 +1,5 @@
 """Every write of orders, by sub-domain: checkout, the order's life, the moves that
-follow news (payments, tracking, timers, erasure), reviews. ``status.py`` holds the
+follow news (payments, tracking, timers, erasure), staff's refunds, reviews. ``status.py`` holds the
 one way an order changes status."""
 
 from apps.orders.services.checkout import Placed, order_place, service_fee_for
@@ -19,6 +19,7 @@ from apps.orders.services.news import (
     orders_cancel_unaccepted,
     orders_expire_unpaid,
 )
+from apps.orders.services.refunds import order_payment_refunded, order_refund_by_staff, order_refund_record
 from apps.orders.services.reviews import order_review
 
 __all__ = [
@@ -31,7 +32,10 @@ __all__ = [
     "order_mark_ready",
     "order_payment_authorized",
     "order_payment_captured",
+    "order_payment_refunded",
     "order_place",
+    "order_refund_by_staff",
+    "order_refund_record",
     "order_reject",
     "order_review",
     "order_settle_money",

@@ -27,7 +27,7 @@ NOT_ACCEPTED = "The kitchen did not accept the order in time."
 ERASED = "(erased)"
 
 
-def _order_id(reference: str) -> UUID | None:
+def order_of_reference(reference: str) -> UUID | None:
     """The order a payment or delivery reference names (payments serve other
     references too: those are not ours)."""
     try:
@@ -37,7 +37,7 @@ def _order_id(reference: str) -> UUID | None:
 
 
 def _locked(reference: str) -> Order | None:
-    order_id = _order_id(reference)
+    order_id = order_of_reference(reference)
     if order_id is None:
         return None
     return Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()

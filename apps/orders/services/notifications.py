@@ -22,6 +22,8 @@ kind               to         when, and what it says
 ``delivered``      customer   delivered
 ``cancelled``      customer   the reason, and the money: authorization voided, refunded,
                               or nothing was charged
+``refunded``       customer   staff refunded (part of) a picked-up or delivered order:
+                              how much, why, when it shows (once per refund)
 =================  =========  ============================================================
 
 An anonymised order (its customer erased the account) mails its customer nothing.
@@ -38,7 +40,7 @@ from django.db.models import prefetch_related_objects
 
 from apps.accounts.models import User
 from apps.menus.models import allergen_names
-from apps.orders.models import Actor, MoneyOutcome, Order, OrderStatus
+from apps.orders.models import Actor, MoneyOutcome, Order, OrderRefund, OrderStatus
 from foodiefast.formatting import DEFAULT_LANGUAGE, LOCALES
 from foodiefast.geo import Point, haversine_km, travel_minutes
 from foodiefast.mail import mail_request
@@ -53,6 +55,7 @@ class OrderMailKind(enum.StrEnum):
     PICKED_UP = "picked_up"
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
+    REFUNDED = "refunded"
 
 
 K = OrderMailKind
@@ -150,19 +153,32 @@ def order_mail_context(order: Order, *, language: str, at: datetime) -> dict[str
     }
 
 
-def send_order_mail(*, order: Order, kind: OrderMailKind | str, recipient: User, at: datetime) -> None:
+def send_order_mail(
+    *,
+    order: Order,
+    kind: OrderMailKind | str,
+    recipient: User,
+    at: datetime,
+    object_id: str | None = None,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Owe ``recipient`` the ``kind`` mail about ``order`` in their language, in the
-    caller's transaction; once per order, kind and recipient."""
+    caller's transaction; once per kind, ``object_id`` (the order's id by default)
+    and recipient. ``extra`` adds to the order's context."""
     kind = OrderMailKind(kind)
     language = _language(recipient)
     mail_request(
         kind=f"orders.{kind}",
-        object_id=str(order.pk),
+        object_id=object_id or str(order.pk),
         recipient=recipient.email,
         language=language,
         template=f"orders/mail/{kind}",
-        context=order_mail_context(order, language=language, at=at),
+        context={**order_mail_context(order, language=language, at=at), **(extra or {})},
     )
+
+
+def _customer_reachable(order: Order) -> bool:
+    return order.anonymised_at is None and order.customer.deleted_at is None
 
 
 def order_notify_locked(order: Order, *, at: datetime) -> None:
@@ -172,9 +188,24 @@ def order_notify_locked(order: Order, *, at: datetime) -> None:
     if kind is None:
         return
     prefetch_related_objects([order], "lines")  # read once for the context and the VAT split
-    customer = order.customer
-    if order.anonymised_at is None and customer.deleted_at is None:
-        send_order_mail(order=order, kind=kind, recipient=customer, at=at)
+    if _customer_reachable(order):
+        send_order_mail(order=order, kind=kind, recipient=order.customer, at=at)
     chef = order.kitchen.chef
     if kind == K.PAID and chef.deleted_at is None:
         send_order_mail(order=order, kind=K.CHEF_NEW_ORDER, recipient=chef, at=at)
+
+
+def order_notify_refund_locked(order: Order, refund: OrderRefund, *, at: datetime) -> None:
+    """The customer's mail for a refund that succeeded (once per refund): the amount,
+    the reason as staff wrote it, and whether it is the whole order."""
+    if not _customer_reachable(order):
+        return
+    prefetch_related_objects([order], "lines")
+    extra = {
+        "refund_cents": refund.refunded_cents,
+        "refund_reason": refund.reason,
+        "refund_is_total": refund.refunded_cents >= order.total_cents,
+    }
+    send_order_mail(
+        order=order, kind=K.REFUNDED, recipient=order.customer, at=at, object_id=str(refund.pk), extra=extra
+    )
