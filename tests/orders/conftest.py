@@ -3,9 +3,13 @@ customer's app placing orders, and payments played against localstripe."""
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import requests
 from django.urls import reverse
 
 from apps.orders.models import Order
@@ -110,6 +114,57 @@ def placed(customer_app, dish, stripe_double, committed):
 def paid_order(placed, pay):
     """An order the customer placed and paid (authorized): its row."""
     return pay(placed()["id"])
+
+
+@pytest.fixture
+def stripe_refusing_captures(stripe_double, settings):
+    """Stripe as seen through a relay that refuses every capture as Stripe does when the
+    hold has expired (localstripe itself captures whatever it is asked to); every
+    other call goes through to localstripe untouched."""
+
+    class Relay(BaseHTTPRequestHandler):
+        def _forward(self):
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            if self.path.endswith("/capture"):
+                status, content = (
+                    400,
+                    json.dumps(
+                        {
+                            "error": {
+                                "type": "invalid_request_error",
+                                "code": "payment_intent_unexpected_state",
+                                "message": "This PaymentIntent could not be captured because it has expired.",
+                            }
+                        }
+                    ).encode(),
+                )
+            else:
+                upstream = requests.request(
+                    self.command,
+                    stripe_double.base + self.path,
+                    data=body,
+                    headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                    timeout=10,
+                )
+                status, content = upstream.status_code, upstream.content
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(content)))
+            self.end_headers()
+            self.wfile.write(content)
+
+        do_GET = do_POST = do_DELETE = _forward
+
+        def log_message(self, *args):
+            pass
+
+    relay = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{relay.server_port}"
+    yield
+    settings.STRIPE_API_BASE = stripe_double.base
+    relay.shutdown()
+    relay.server_close()
 
 
 __all__ = ["FAR", "NEAR", "PARIS", "localstripe_webhooks", "order_body", "place", "stripe_double"]

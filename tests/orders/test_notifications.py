@@ -207,6 +207,22 @@ def test_a_customer_cancel_says_the_authorization_is_released(smtp, paid, custom
         assert f"l’autorisation de 30,74{NBSP}€ est levée" in body  # noqa: RUF001
 
 
+def test_a_capture_the_provider_refuses_tells_the_customer_why_and_that_the_hold_is_released(
+    smtp, paid, customer, chef_app, committed, stripe_refusing_captures
+):
+    order = paid()
+
+    with committed():
+        refused = chef_app.post(reverse("v1:chef-order-accept", args=[order.pk]), format="json")
+
+    assert (refused.status_code, refused.json()["code"]) == (409, "payment_capture_failed")  # the chef is told
+    [_, message] = smtp.messages_to(customer.email)
+    assert message["Subject"] == f"Votre commande {number(order)} est annulée"
+    text, _ = parts(message)
+    assert "Motif : le paiement n’a pas pu être encaissé." in text  # noqa: RUF001
+    assert f"l’autorisation de 30,74{NBSP}€ est levée" in text  # noqa: RUF001
+
+
 def test_a_rejected_order_gives_the_chefs_reason_in_english_for_an_english_account(
     smtp, paid, customer, chef_app, committed
 ):
