@@ -7,17 +7,23 @@ chefs and customers cannot."""
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from apps.orders.errors import RefundInProgress
 from apps.orders.models import Order, OrderRefund
+from apps.orders.services import order_refund_by_staff
 from apps.payments import services as payment_services
 from apps.payments.models import Payment, Refund
 from apps.tracking.events import DeliveryCompleted, DeliveryPickedUp
+from foodiefast.errors import DomainError
 from foodiefast.events import publish
 from tests.factories.accounts import UserFactory
 from tests.mail import conftest as mail_fixtures
@@ -282,3 +288,52 @@ def test_a_chef_or_a_customer_cannot_refund(client, make_client, delivered, stri
     assert not OrderRefund.objects.exists()
     assert Payment.objects.get(reference=str(delivered.pk)).refunded_cents == 0
     assert provider_refunds(stripe_double, delivered) == []
+
+
+def _all_at_once(calls) -> list:
+    """Run ``calls`` in threads released together; each one's result or exception."""
+    barrier = threading.Barrier(len(calls), timeout=30)
+
+    def run(call):
+        try:
+            barrier.wait()
+            return call()
+        except DomainError as exc:
+            return exc
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return [future.result(timeout=60) for future in [pool.submit(run, call) for call in calls]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_form_sent_three_times_at_once_refunds_once(delivered, stripe_double):
+    staff, refund_id = UserFactory(staff=True), uuid.uuid4()
+
+    def click():
+        return order_refund_by_staff(
+            order_id=delivered.pk, refund_id=refund_id, staff=staff, reason="Cold", amount_cents=500
+        )
+
+    results = _all_at_once([click, click, click])
+
+    assert all(isinstance(r, (OrderRefund, RefundInProgress)) for r in results), results
+    assert any(isinstance(r, OrderRefund) for r in results)
+    assert [r["amount"] for r in provider_refunds(stripe_double, delivered)] == [500]
+    assert Payment.objects.get(reference=str(delivered.pk)).refunded_cents == 500
+    assert OrderRefund.objects.get(pk=refund_id).status == "succeeded"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_staff_refunding_everything_at_once_refund_the_order_once(delivered, stripe_double):
+    staff = UserFactory(staff=True)
+
+    def refund_all():
+        return order_refund_by_staff(order_id=delivered.pk, refund_id=uuid.uuid4(), staff=staff, reason="Spilled")
+
+    results = _all_at_once([refund_all, refund_all])
+
+    assert sorted(type(r).__name__ for r in results) == ["OrderRefund", "RefundExceedsCaptured"], results
+    assert [r["amount"] for r in provider_refunds(stripe_double, delivered)] == [delivered.total_cents]
+    assert Payment.objects.get(reference=str(delivered.pk)).refunded_cents == delivered.total_cents
