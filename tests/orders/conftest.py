@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -116,28 +117,17 @@ def paid_order(placed, pay):
     return pay(placed()["id"])
 
 
-@pytest.fixture
-def stripe_refusing_captures(stripe_double, settings):
-    """Stripe as seen through a relay that refuses every capture as Stripe does when the
-    hold has expired (localstripe itself captures whatever it is asked to); every
-    other call goes through to localstripe untouched."""
+@contextmanager
+def stripe_refusing(stripe_double, settings, *, post_to: str, error: dict):
+    """Stripe as seen through a relay that refuses every POST whose path ends with
+    ``post_to`` with a 400 carrying ``error`` (localstripe itself does whatever it is
+    asked to); every other call goes through to localstripe untouched."""
 
     class Relay(BaseHTTPRequestHandler):
         def _forward(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.endswith("/capture"):
-                status, content = (
-                    400,
-                    json.dumps(
-                        {
-                            "error": {
-                                "type": "invalid_request_error",
-                                "code": "payment_intent_unexpected_state",
-                                "message": "This PaymentIntent could not be captured because it has expired.",
-                            }
-                        }
-                    ).encode(),
-                )
+            if self.command == "POST" and self.path.endswith(post_to):
+                status, content = 400, json.dumps({"error": {"type": "invalid_request_error", **error}}).encode()
             else:
                 upstream = requests.request(
                     self.command,
@@ -161,10 +151,31 @@ def stripe_refusing_captures(stripe_double, settings):
     relay = ThreadingHTTPServer(("127.0.0.1", 0), Relay)
     threading.Thread(target=relay.serve_forever, daemon=True).start()
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{relay.server_port}"
-    yield
-    settings.STRIPE_API_BASE = stripe_double.base
-    relay.shutdown()
-    relay.server_close()
+    try:
+        yield
+    finally:
+        settings.STRIPE_API_BASE = stripe_double.base
+        relay.shutdown()
+        relay.server_close()
+
+
+@pytest.fixture
+def stripe_refusing_captures(stripe_double, settings):
+    """Stripe refusing every capture, as it does when the hold has expired."""
+    error = {
+        "code": "payment_intent_unexpected_state",
+        "message": "This PaymentIntent could not be captured because it has expired.",
+    }
+    with stripe_refusing(stripe_double, settings, post_to="/capture", error=error):
+        yield
+
+
+@pytest.fixture
+def stripe_refusing_refunds(stripe_double, settings):
+    """Stripe refusing every refund, as it does for a charge disputed meanwhile."""
+    error = {"code": "charge_disputed", "message": "This charge has been disputed and cannot be refunded."}
+    with stripe_refusing(stripe_double, settings, post_to="/v1/refunds", error=error):
+        yield
 
 
 __all__ = ["FAR", "NEAR", "PARIS", "localstripe_webhooks", "order_body", "place", "stripe_double"]

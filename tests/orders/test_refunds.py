@@ -218,6 +218,23 @@ def test_the_provider_unreachable_is_a_message_and_the_same_form_later_refunds_o
     assert OrderRefund.objects.get(pk=refund_id).status == "succeeded"
 
 
+def test_a_refund_the_provider_refuses_is_a_message_and_recorded_as_refused(
+    client, staff, delivered, stripe_double, committed, stripe_refusing_refunds
+):
+    refund_id = str(uuid.uuid4())
+
+    refused = send(client, delivered, committed, refund_id=refund_id, amount="4")
+
+    assert refused.status_code == 200
+    [message] = messages_of(refused)
+    assert "refused the refund" in message
+    refund = OrderRefund.objects.get(pk=refund_id)
+    assert (refund.status, refund.refunded_cents) == ("failed", 0)
+    assert Payment.objects.get(reference=str(delivered.pk)).refunded_cents == 0
+    page = client.get(reverse("admin:orders_order_change", args=[delivered.pk]), secure=True).content.decode()
+    assert "refused the refund" in page  # the order's refunds show it
+
+
 def test_a_refund_the_provider_answered_late_is_recorded_with_the_order_by_payments_news(
     client, staff, delivered, stripe_double, committed, monkeypatch
 ):
