@@ -228,7 +228,10 @@ class OrderAdmin(admin.ModelAdmin):
             "captured": money(payment.captured_cents, payment.currency, language=language) if payment else None,
             "refunded": money(payment.refunded_cents, payment.currency, language=language) if payment else None,
             "left": money(payment.refundable_cents, payment.currency, language=language) if payment else None,
-            "refunds": order.refunds.select_related("requested_by"),
+            "refunds": [
+                (refund, money(refund.refunded_cents, refund.currency, language=language))
+                for refund in order.refunds.select_related("requested_by")
+            ],
         }
         return TemplateResponse(request, "admin/orders/order/refund.html", context)
 

@@ -118,17 +118,16 @@ def paid_order(placed, pay):
 
 
 @contextmanager
-def stripe_refusing(stripe_double, settings, *, post_to: str, error: dict):
-    """Stripe as seen through a relay that refuses every POST whose path ends with
-    ``post_to`` with a 400 carrying ``error`` (localstripe itself does whatever it is
-    asked to); every other call goes through to localstripe untouched."""
+def stripe_relay(stripe_double, settings, answer):
+    """Stripe as seen through a relay on loopback that the gateway talks to:
+    ``answer(method, path, forward)`` gives each call's ``(status, body)``,
+    ``forward()`` being localstripe's own answer to it."""
 
     class Relay(BaseHTTPRequestHandler):
-        def _forward(self):
+        def _relay(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.command == "POST" and self.path.endswith(post_to):
-                status, content = 400, json.dumps({"error": {"type": "invalid_request_error", **error}}).encode()
-            else:
+
+            def forward() -> tuple[int, bytes]:
                 upstream = requests.request(
                     self.command,
                     stripe_double.base + self.path,
@@ -136,14 +135,16 @@ def stripe_refusing(stripe_double, settings, *, post_to: str, error: dict):
                     headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
                     timeout=10,
                 )
-                status, content = upstream.status_code, upstream.content
+                return upstream.status_code, upstream.content
+
+            status, content = answer(self.command, self.path, forward)
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(content)))
             self.end_headers()
             self.wfile.write(content)
 
-        do_GET = do_POST = do_DELETE = _forward
+        do_GET = do_POST = do_DELETE = _relay
 
         def log_message(self, *args):
             pass
@@ -157,6 +158,21 @@ def stripe_refusing(stripe_double, settings, *, post_to: str, error: dict):
         settings.STRIPE_API_BASE = stripe_double.base
         relay.shutdown()
         relay.server_close()
+
+
+@contextmanager
+def stripe_refusing(stripe_double, settings, *, post_to: str, error: dict):
+    """Stripe refusing every POST whose path ends with ``post_to`` with a 400 carrying
+    ``error`` (localstripe itself does whatever it is asked to); every other call goes
+    through to localstripe untouched."""
+
+    def answer(method, path, forward):
+        if method == "POST" and path.endswith(post_to):
+            return 400, json.dumps({"error": {"type": "invalid_request_error", **error}}).encode()
+        return forward()
+
+    with stripe_relay(stripe_double, settings, answer):
+        yield
 
 
 @pytest.fixture

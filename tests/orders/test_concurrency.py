@@ -1,5 +1,6 @@
 """Checkouts at the same instant, on real PostgreSQL transactions in threads: no
-oversell, no deadlock, no half reservation, and replays that make one order."""
+oversell, no deadlock, no half reservation, and replays that make one order; a
+customer's cancel while the chef's capture is under way, never held up by it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 
 from apps.menus.models import Dish
 from apps.orders.models import Order
@@ -17,7 +19,7 @@ from tests.conftest import Client
 from tests.factories.accounts import UserFactory
 from tests.factories.chefs import KitchenFactory
 from tests.factories.menus import DishFactory
-from tests.orders.conftest import order_body, place
+from tests.orders.conftest import order_body, place, stripe_relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,3 +89,42 @@ def test_five_replays_at_once_make_one_order_one_intent_one_reservation(stripe_d
     assert Order.objects.count() == 1
     assert Dish.objects.get(pk=dish.pk).portions_left == 8
     assert stripe_double.count("payment_intents") == 1
+
+
+def test_a_customer_cancel_during_the_chef_s_capture_is_not_held_up_and_ends_refunded_once(
+    paid_order, customer_app, chef_app, stripe_double, settings
+):
+    # Stripe captures at once but its answer is slow to come back to the chef's accept.
+    captured, answer_back = threading.Event(), threading.Event()
+
+    def slow_capture_answer(method, path, forward):
+        answer = forward()
+        if method == "POST" and path.endswith("/capture"):
+            captured.set()
+            answer_back.wait(TIMEOUT)
+        return answer
+
+    def accept():
+        try:
+            return chef_app.post(reverse("v1:chef-order-accept", args=[paid_order.pk]), format="json")
+        finally:
+            connection.close()
+
+    with stripe_relay(stripe_double, settings, slow_capture_answer), ThreadPoolExecutor(max_workers=1) as pool:
+        accepting = pool.submit(accept)
+        assert captured.wait(TIMEOUT)
+        # The accept holds no row lock while it waits for Stripe: the cancel goes through.
+        cancelled = customer_app.post(reverse("v1:order-cancel", args=[paid_order.pk]), format="json")
+        still_waiting = not accepting.done()
+        answer_back.set()
+        accepted = accepting.result(timeout=TIMEOUT)
+
+    assert still_waiting
+    assert (cancelled.status_code, cancelled.json()["status"]) == (200, "cancelled")
+    assert (accepted.status_code, accepted.json()["code"]) == (409, "invalid_transition")
+    order = Order.objects.get(pk=paid_order.pk)
+    assert (order.status, order.cancelled_by) == ("cancelled", "customer")
+    assert Dish.objects.get(pk=order.lines.get().dish_id).portions_left == 10  # released once
+    payment = Payment.objects.get(reference=str(order.pk))
+    assert payment.refunded_cents == payment.captured_cents == order.total_cents
+    assert stripe_double.count("refunds") == 1

@@ -137,9 +137,12 @@ def test_staff_refund_part_of_a_delivered_order_once_however_often_the_form_is_s
         "picked_up",
         "delivered",
     ]
-    # The order's page shows the refund.
+    # The order's page and the refund page show the refund.
     change = client.get(reverse("admin:orders_order_change", args=[delivered.pk]), secure=True).content.decode()
-    assert "Dessert was missing" in change
+    assert "Dessert was missing" in change and "€5.50" in change
+    page = refund_page(client, delivered).content.decode()
+    assert "Dessert was missing" in page and "€5.50" in page
+    assert form_refund_id(refund_page(client, delivered)) != refund_id  # a new form is a new refund
 
 
 def test_an_empty_amount_refunds_everything_left_and_then_nothing_more(

@@ -54,6 +54,8 @@ def order_refund_by_staff(
         order = order_lock(order_id=order_id)
         refund = OrderRefund.objects.select_for_update().filter(pk=refund_id, order=order).first()
         if refund is None:
+            if OrderRefund.objects.filter(pk=refund_id).exists():
+                raise OrderInvalidTransition("This refund was asked for another order.")
             if order.status not in REFUNDABLE_STATUSES:
                 raise OrderInvalidTransition(
                     f"Only a picked-up or delivered order is refunded this way; this one is {order.status}."
