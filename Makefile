@@ -16,12 +16,13 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
 
-.PHONY: help venv run test lint check pytest bench bench-servers services browser clean
+.PHONY: help venv run test lint check pytest bench bench-servers services browser gettext messages clean
 
 help:
 	@echo "make run    - the service with demo data on http://$(HOST):$(PORT)"
 	@echo "make test   - lint, import contracts, migrations check, deploy check, pytest"
 	@echo "make bench  - load scenarios against the web process, figures and a plot"
+	@echo "make messages - extract the messages to translate into locale/fr and compile them"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,18 @@ services:
 browser:
 	./scripts/browser-up
 
+# GNU gettext for the translations (makemessages, compilemessages, and the test that
+# finds untranslated messages).
+gettext:
+	./scripts/gettext-up
+
+# The French messages: new ones extracted from the code and templates into
+# locale/fr/LC_MESSAGES/django.po (translate them there), then compiled to django.mo.
+# Both files are committed: a git-push build installs packages only.
+messages: venv gettext
+	DJANGO_DEBUG=true $(PY) manage.py makemessages --locale fr
+	DJANGO_DEBUG=true $(PY) manage.py compilemessages --locale fr --ignore=.venv
+
 # Embedded by default (SQLite, in-process tasks, demo payments). With REDIS_URL set,
 # web, worker and beat run from the Procfile against it.
 run: venv
@@ -53,7 +66,7 @@ check: venv services
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-pytest: venv services browser
+pytest: venv services browser gettext
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint check pytest

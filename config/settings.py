@@ -15,6 +15,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,10 +77,14 @@ MIDDLEWARE = [
     "foodiefast.json_input.JsonBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language of the admin and of the API's error ``detail``: the request's
+    # Accept-Language among LANGUAGES (error codes never change).
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "foodiefast.middleware.CsrfViewMiddleware",  # Django's, plus a browser on loopback
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "foodiefast.middleware.AdminLocalTimeMiddleware",  # the admin shows Paris time; rows stay UTC
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -336,7 +341,18 @@ USE_X_FORWARDED_HOST = False
 # I18N, static files
 # ---------------------------------------------------------------------------
 
-LANGUAGE_CODE = "en-us"
+# The admin and the API's error ``detail`` speak the request's language: French for
+# a French browser or app, English for an English one. A request that names neither
+# (no Accept-Language: scripts, webhooks, curl) gets English, the language of the
+# API's reference documents, so a machine client reads the same text the docs show.
+# Browsers always send Accept-Language, so a French chef's admin is French.
+LANGUAGE_CODE = "en"
+LANGUAGES = [("fr", _("French")), ("en", _("English"))]
+# The project's translations (`make messages` extracts and compiles them; the
+# compiled .mo files are committed, since a git-push build only installs packages).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Stored and computed in UTC; people see Europe/Paris (the admin activates it:
+# foodiefast.middleware.AdminLocalTimeMiddleware; mails and the board format in it).
 TIME_ZONE = "UTC"
 LOCAL_TIME_ZONE = "Europe/Paris"
 USE_I18N = True

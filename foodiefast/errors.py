@@ -3,7 +3,12 @@
 Services raise :class:`DomainError` subclasses (each app keeps its own in
 ``errors.py``); :func:`exception_handler` renders those, DRF's exceptions and
 Django's 404/403 the same way, and the ``handler*`` views below do it for what
-never reaches DRF (unknown URLs, uncaught exceptions).
+never reaches DRF (unknown URLs, uncaught exceptions); in the admin, a 403 or 404
+is an admin page instead.
+
+``detail`` is in the request's language (``Accept-Language``: French or English,
+English when it names neither); ``code`` never changes. Messages are lazy
+translations, rendered when the answer is.
 """
 
 from __future__ import annotations
@@ -14,9 +19,13 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+
+from foodiefast.middleware import is_admin_request
 
 logger = logging.getLogger("foodiefast.errors")
 
@@ -26,7 +35,7 @@ class DomainError(Exception):
 
     status_code: int = status.HTTP_409_CONFLICT
     code: str = "conflict"
-    detail: str = "The request conflicts with the current state."
+    detail: str = _("The request conflicts with the current state.")
 
     def __init__(self, detail: str | None = None, *, headers: dict[str, str] | None = None, **extra: Any) -> None:
         self.detail = detail or self.detail
@@ -35,13 +44,13 @@ class DomainError(Exception):
         super().__init__(self.detail)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "detail": self.detail, **self.extra}
+        return {"code": self.code, "detail": str(self.detail), **self.extra}
 
 
 class InvalidInput(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
-    detail = "The request is invalid."
+    detail = _("The request is invalid.")
 
     def __init__(self, detail: str | None = None, *, fields: dict[str, list[str]] | None = None) -> None:
         super().__init__(detail, fields=fields or {})
@@ -50,12 +59,12 @@ class InvalidInput(DomainError):
 class NotFound(DomainError):
     status_code = status.HTTP_404_NOT_FOUND
     code = "not_found"
-    detail = "Not found."
+    detail = _("Not found.")
 
 
 class InvalidTransition(DomainError):
     code = "invalid_transition"
-    detail = "This action is not possible in the current status."
+    detail = _("This action is not possible in the current status.")
 
 
 class ServiceUnavailable(DomainError):
@@ -63,7 +72,7 @@ class ServiceUnavailable(DomainError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "service_unavailable"
-    detail = "A service this request needs is unavailable; try again shortly."
+    detail = _("A service this request needs is unavailable; try again shortly.")
     retry_after_seconds = 3
 
     def __init__(self, detail: str | None = None) -> None:
@@ -160,7 +169,7 @@ def _flat_fields(detail: Any, prefix: str = "") -> dict[str, list[str]]:
 
 def _validation_body(exc: exceptions.ValidationError) -> dict[str, Any]:
     fields = _flat_fields(exc.detail)
-    return {"code": "invalid", "detail": _first_message(fields) or "The request is invalid.", "fields": fields}
+    return {"code": "invalid", "detail": _first_message(fields) or str(InvalidInput.detail), "fields": fields}
 
 
 def _translated(exc: Exception) -> Exception:
@@ -207,23 +216,40 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
 
 
 def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse({"code": code, "detail": detail}, status=status_code)
+    return JsonResponse({"code": code, "detail": str(detail)}, status=status_code)
+
+
+def _admin_error_page(request: HttpRequest, status_code: int, title: str, detail: str) -> HttpResponse:
+    """An error in the admin as an admin page (its header, sidebar and language)."""
+    from django.contrib import admin
+
+    context = {**admin.site.each_context(request), "title": title, "detail": detail}
+    response = TemplateResponse(request, "admin/error.html", context, status=status_code)
+    return response.render()
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_error(400, "invalid", "Bad request.")
+    return _json_error(400, "invalid", _("Bad request."))
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_error(403, "permission_denied", "You do not have permission to perform this action.")
+PERMISSION_DENIED = _("You do not have permission to perform this action.")
 
 
-def page_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
-    return _json_error(404, "not_found", "Not found.")
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_request(request):
+        reason = str(exception or "") or _("Your account does not give access to this page.")
+        return _admin_error_page(request, 403, _("Not allowed"), reason)
+    return _json_error(403, "permission_denied", PERMISSION_DENIED)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    if is_admin_request(request):
+        return _admin_error_page(request, 404, _("Not found"), _("There is nothing at this address."))
+    return _json_error(404, "not_found", NotFound.detail)
 
 
 def server_error(request: HttpRequest) -> JsonResponse:
     # Raised outside a view (a middleware reading the session or the user): still a 503.
     if isinstance(sys.exception(), DATABASE_UNAVAILABLE):
         return _unavailable_response(sys.exception())
-    return _json_error(500, "server_error", "An unexpected error occurred; it has been logged.")
+    return _json_error(500, "server_error", _("An unexpected error occurred; it has been logged."))

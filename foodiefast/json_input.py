@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import JsonResponse
+from django.utils.translation import gettext as _
 from rest_framework import parsers, serializers
 from rest_framework.exceptions import ParseError
 
@@ -66,9 +67,9 @@ class JSONParser(parsers.JSONParser):
         try:
             document = super().parse(stream, media_type, parser_context)
         except RecursionError as exc:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.") from exc
+            raise ParseError(_("JSON nested deeper than %(levels)d levels.") % {"levels": MAX_DEPTH}) from exc
         if _depth(document) > MAX_DEPTH:
-            raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels.")
+            raise ParseError(_("JSON nested deeper than %(levels)d levels.") % {"levels": MAX_DEPTH})
         return document
 
 

@@ -1,4 +1,5 @@
-"""Request id, the one access log line per request, and CSRF for a browser on loopback."""
+"""Request id, the one access log line per request, CSRF for a browser on loopback,
+and the platform's clock in the admin."""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from urllib.parse import urlsplit
 
 from django.core.exceptions import DisallowedHost
 from django.middleware import csrf
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
+from foodiefast.localtime import local_zone
 from foodiefast.logging import request_id_var
 
 logger = logging.getLogger("foodiefast.request")
@@ -97,3 +101,31 @@ class CsrfViewMiddleware(csrf.CsrfViewMiddleware):
         except DisallowedHost:
             return False
         return origin.scheme == "http" and _is_loopback(origin.hostname) and origin.netloc == host
+
+
+def admin_prefix() -> str | None:
+    """Where the admin is served (``/admin/``), or None without an admin."""
+    try:
+        return reverse("admin:index")
+    except NoReverseMatch:
+        return None
+
+
+def is_admin_request(request) -> bool:
+    prefix = admin_prefix()
+    return bool(prefix and request.path.startswith(prefix))
+
+
+class AdminLocalTimeMiddleware:
+    """The admin shows and reads date-times on the platform's clock
+    (``settings.LOCAL_TIME_ZONE``, Europe/Paris, like the opening hours), not UTC.
+    Rows are stored in UTC all the same; the API keeps answering in UTC."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not is_admin_request(request):
+            return self.get_response(request)
+        with timezone.override(local_zone()):  # pages (template responses too) render within
+            return self.get_response(request)

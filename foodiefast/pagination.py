@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 
 from django.core.paginator import InvalidPage
+from django.utils.translation import gettext_lazy as _
 from rest_framework import pagination, serializers
 
 from foodiefast.errors import InvalidInput, NotFound
+
+NO_SUCH_PAGE = _("No such page.")
 
 MAX_PAGE_SIZE = 100
 # No list has this many pages: anything beyond is past the last one without asking.
@@ -36,9 +39,9 @@ def page_number_from(request) -> int:
         return 1
     page = _whole_number(raw, cap=MAX_PAGE)
     if page is None or page < 1:
-        raise InvalidInput("page must be a whole number from 1.", fields={"page": ["A whole number from 1."]})
+        raise InvalidInput(_("page must be a whole number from 1."), fields={"page": [_("A whole number from 1.")]})
     if page > MAX_PAGE:
-        raise NotFound("No such page.")
+        raise NotFound(NO_SUCH_PAGE)
     return page
 
 
@@ -70,7 +73,7 @@ class PageNumberPagination(pagination.PageNumberPagination):
         try:
             self.page = paginator.page(number)
         except InvalidPage as exc:
-            raise NotFound("No such page.") from exc
+            raise NotFound(NO_SUCH_PAGE) from exc
         return list(self.page)
 
 
