@@ -24,11 +24,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import URLPattern, reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from apps.accounts import services
 from apps.accounts.errors import InvalidCredentials, LoginThrottled
 from apps.accounts.models import Role
+from foodiefast.admin_fields import MoneyField, MoneyInput
 from foodiefast.errors import DomainError
 from foodiefast.http import client_ip
 
@@ -81,9 +83,9 @@ class RoleAdminAuthenticationForm(AdminAuthenticationForm):
 
 
 class FoodieFastAdminSite(admin.AdminSite):
-    site_header = "FoodieFast kitchen"
+    site_header = _("FoodieFast kitchen")
     site_title = "FoodieFast"
-    index_title = "Your kitchen"
+    index_title = _("Your kitchen")
     login_form = RoleAdminAuthenticationForm
 
     def has_permission(self, request) -> bool:
@@ -137,7 +139,27 @@ def adopt_saved(obj: models.Model, saved: models.Model) -> None:
     obj._state.adding = False
 
 
-class ChefOwnedAdminMixin:
+class BackOfficeMixin:
+    """ModelAdmin/InlineModelAdmin forms for people: integer ``*_cents`` fields are
+    typed and shown in euros (``16,50`` → 1650, :class:`~foodiefast.admin_fields.MoneyField`),
+    decimals in the reader's way (``48,8566`` in French), and ``field_options`` gives
+    a field's form options by name: a help text in the reader's language, or a limit
+    (``min_value``, ``min_cents``) that makes the form refuse what a database
+    constraint would, so a person reads a form error instead of a database one."""
+
+    field_options: dict[str, dict] = {}
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        kwargs = {**self.field_options.get(db_field.name, {}), **kwargs}
+        if isinstance(db_field, models.IntegerField) and db_field.name.endswith("_cents") and not db_field.choices:
+            kwargs.setdefault("form_class", MoneyField)
+            kwargs.setdefault("widget", MoneyInput)  # not the admin's number input
+        elif isinstance(db_field, models.FloatField):
+            kwargs.setdefault("localize", True)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class ChefOwnedAdminMixin(BackOfficeMixin):
     """Role-aware ModelAdmin/InlineModelAdmin: for a chef (not staff), querysets are
     filtered to rows they own (``chef_field`` is the lookup from the model to the
     owning user) and rights come from the role; staff keep Django's permissions.
@@ -146,6 +168,9 @@ class ChefOwnedAdminMixin:
     chef_field = "chef"
     chef_may_add = False
     chef_may_delete = False
+    # Fields and list columns a chef's pages leave out: a choice they do not have
+    # (their kitchen on their own dish), or themselves.
+    hidden_from_chef: tuple[str, ...] = ()
     # Photo links typed without a scheme are https (Django 6's default, chosen now).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
@@ -189,6 +214,21 @@ class ChefOwnedAdminMixin:
 
     def get_inlines(self, request, obj):
         return [*super().get_inlines(request, obj), *inlines_added_to(self.model)]
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if not (self.hidden_from_chef and is_kitchen_chef(request.user)):
+            return fieldsets
+        return [
+            (title, {**options, "fields": tuple(f for f in options["fields"] if f not in self.hidden_from_chef)})
+            for title, options in fieldsets
+        ]
+
+    def get_list_display(self, request):
+        columns = super().get_list_display(request)
+        if not (self.hidden_from_chef and is_kitchen_chef(request.user)):
+            return columns
+        return tuple(column for column in columns if column not in self.hidden_from_chef)
 
 
 # Inlines higher apps add to a lower app's page, by the page's model.

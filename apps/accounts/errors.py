@@ -1,3 +1,5 @@
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from rest_framework import status
 
 from foodiefast.errors import DomainError
@@ -6,17 +8,22 @@ from foodiefast.errors import DomainError
 class InvalidCredentials(DomainError):
     status_code = status.HTTP_401_UNAUTHORIZED
     code = "invalid_credentials"
-    detail = "No active account matches this email and password."
+    detail = _("No active account matches this email and password.")
 
 
 class LoginThrottled(DomainError):
     status_code = status.HTTP_429_TOO_MANY_REQUESTS
     code = "throttled"
-    detail = "Too many failed sign-in attempts. Try again later."
+    detail = _("Too many failed sign-in attempts. Try again later.")
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(
-            f"Too many failed sign-in attempts. Try again in {retry_after} seconds.",
+            ngettext(
+                "Too many failed sign-in attempts. Try again in %(seconds)d second.",
+                "Too many failed sign-in attempts. Try again in %(seconds)d seconds.",
+                retry_after,
+            )
+            % {"seconds": retry_after},
             headers={"Retry-After": str(retry_after)},
         )
 
@@ -24,4 +31,4 @@ class LoginThrottled(DomainError):
 class InvalidRefreshToken(DomainError):
     status_code = status.HTTP_401_UNAUTHORIZED
     code = "not_authenticated"
-    detail = "The refresh token is invalid, expired or already used."
+    detail = _("The refresh token is invalid, expired or already used.")

@@ -10,6 +10,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
@@ -35,7 +36,8 @@ def user_register(
     weak password or a role that cannot be chosen (staff is never chosen)."""
     email = normalize_email(email)
     if role not in SELF_SERVICE_ROLES:
-        raise InvalidInput("Unknown role.", fields={"role": [f'"{role}" is not a valid choice.']})
+        choice = _('"%(value)s" is not a valid choice.') % {"value": role}
+        raise InvalidInput(_("Unknown role."), fields={"role": [choice]})
     candidate = User(email=email, full_name=full_name, role=role)
     try:
         validate_password(password, user=candidate)

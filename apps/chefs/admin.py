@@ -9,6 +9,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from apps.accounts.admin_site import (
     ChefOwnedAdminMixin,
@@ -30,7 +33,68 @@ from apps.chefs.services import (
     opening_hours_replace,
     opening_slot_parse,
 )
+from foodiefast.admin_fields import admin_names
 from foodiefast.errors import DomainError
+
+admin_names(
+    Kitchen,
+    singular=_("kitchen"),
+    plural=_("kitchens"),
+    fields={
+        "chef": _("chef"),
+        "display_name": _("kitchen name"),
+        "bio": _("about the kitchen"),
+        "cuisine": _("cuisine"),
+        "address": _("address"),
+        "lat": _("latitude"),
+        "lng": _("longitude"),
+        "delivery_radius_km": _("delivery radius (km)"),
+        "delivery_fee_cents": _("delivery fee"),
+        "prep_minutes": _("preparation time (minutes)"),
+        "is_paused": _("paused"),
+        "minimum_order_cents": _("minimum order"),
+        "max_open_orders": _("open orders at most"),
+        "is_approved": _("approved"),
+        "approved_at": _("approved at"),
+        "approved_by": _("approved by"),
+        "rating": _("rating"),
+        "rating_count": _("reviews"),
+        "created_at": _("created at"),
+    },
+)
+admin_names(
+    OpeningHours,
+    singular=_("opening hours"),
+    plural=_("opening hours"),
+    fields={"weekday": _("day")},
+)
+
+# What each field means and in which unit, in the reader's language.
+KITCHEN_FIELD_OPTIONS = {
+    "address": {"help_text": _("Where the courier picks the orders up (street, postcode, city).")},
+    "lat": {
+        "help_text": _(
+            "Latitude of the kitchen, in degrees north (48.8566 for the Hôtel de Ville in Paris). "
+            "To find it, open the address in a map (OpenStreetMap, Google Maps) and right-click "
+            "the door: the map shows two numbers, this is the first."
+        )
+    },
+    "lng": {
+        "help_text": _(
+            "Longitude of the kitchen, in degrees east (2.3522 for the Hôtel de Ville in Paris): "
+            "the second of the two numbers the map shows."
+        )
+    },
+    "delivery_radius_km": {
+        "help_text": _("How far from the kitchen you deliver, in kilometres, as the crow flies (0.1 to 30 km).")
+    },
+    "delivery_fee_cents": {"help_text": _("Paid by the customer on each order, in euros, VAT included.")},
+    "prep_minutes": {"help_text": _("Your usual time from accepting an order to handing it over (1 to 240 minutes).")},
+    "minimum_order_cents": {"help_text": _("The smallest order you take, dishes only, in euros (0: no minimum).")},
+    "max_open_orders": {"help_text": _("Orders you cook at once at most; empty: no limit.")},
+    "is_paused": {"help_text": _("Ticked: customers do not see your kitchen for now.")},
+    "rating": {"help_text": _("The average of your reviews (1 to 5).")},
+}
 
 
 class KitchenAdminForm(forms.ModelForm):
@@ -77,8 +141,9 @@ class OpeningHoursFormSet(forms.BaseInlineFormSet):
 
 
 class OpeningHoursForm(forms.ModelForm):
-    opens = forms.CharField(max_length=5, help_text="HH:MM, Paris time")
-    closes = forms.CharField(max_length=5, help_text="HH:MM, up to 24:00")
+    weekday = forms.TypedChoiceField(label=_("day"), choices=sorted(WEEKDAYS.items()), coerce=int)
+    opens = forms.CharField(label=_("opens"), max_length=5, help_text=_("HH:MM, Paris time"))
+    closes = forms.CharField(label=_("closes"), max_length=5, help_text=_("HH:MM, up to 24:00"))
 
     class Meta:
         model = OpeningHours
@@ -121,6 +186,8 @@ CHEF_READONLY = ("chef", "is_approved", "approved_at", "approved_by", "rating", 
 @admin.register(Kitchen)
 class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     form = KitchenAdminForm
+    field_options = KITCHEN_FIELD_OPTIONS
+    hidden_from_chef = ("chef",)  # their own kitchen
     list_display = ("display_name", "chef", "cuisine", "is_approved", "is_paused", "rating", "rating_count")
     list_filter = ("is_approved", "is_paused", "cuisine")
     search_fields = ("display_name", "cuisine", "address", "chef__email", "chef__full_name")
@@ -130,9 +197,12 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     actions = ["approve"]
     fieldsets = (
         (None, {"fields": ("chef", "display_name", "cuisine", "bio", "photo_url")}),
-        ("Delivery", {"fields": ("address", "lat", "lng", "delivery_radius_km", "delivery_fee_cents", "prep_minutes")}),
-        ("Orders", {"fields": ("minimum_order_cents", "max_open_orders")}),
-        ("Status", {"fields": ("is_paused", "is_approved", "approved_at", "approved_by", "rating", "rating_count")}),
+        (
+            _("Delivery"),
+            {"fields": ("address", "lat", "lng", "delivery_radius_km", "delivery_fee_cents", "prep_minutes")},
+        ),
+        (_("Orders"), {"fields": ("minimum_order_cents", "max_open_orders")}),
+        (_("Status"), {"fields": ("is_paused", "is_approved", "approved_at", "approved_by", "rating", "rating_count")}),
     )
 
     def get_readonly_fields(self, request, obj=None):
@@ -159,7 +229,7 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     def has_approve_permission(self, request) -> bool:
         return bool(request.user.is_active and request.user.is_staff)
 
-    @admin.action(description="Approve selected kitchens", permissions=["approve"])
+    @admin.action(description=_("Approve selected kitchens"), permissions=["approve"])
     def approve(self, request, queryset: QuerySet[Kitchen]) -> None:
         approved, incomplete = 0, []
         for kitchen in queryset:
@@ -169,6 +239,11 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
             except KitchenIncomplete:
                 incomplete.append(str(kitchen))
         if approved:
-            self.message_user(request, f"{approved} kitchen(s) approved.", messages.SUCCESS)
+            done = ngettext("%(count)d kitchen approved.", "%(count)d kitchens approved.", approved)
+            self.message_user(request, done % {"count": approved}, messages.SUCCESS)
         if incomplete:
-            self.message_user(request, f"Not approved, no location yet: {', '.join(incomplete)}.", messages.WARNING)
+            self.message_user(
+                request,
+                _("Not approved, no location yet: %(kitchens)s.") % {"kitchens": ", ".join(incomplete)},
+                messages.WARNING,
+            )

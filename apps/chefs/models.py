@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 # Browse searches a bounding box this wide around the customer, so no kitchen may
 # deliver further (bigger radii would be silently missed).
@@ -147,13 +148,17 @@ def parse_hhmm(value: str, *, allow_midnight_end: bool) -> int:
     """``HH:MM`` as minutes since midnight; ``24:00`` only when ``allow_midnight_end``.
     Raises ``ValueError`` for anything else."""
     if not isinstance(value, str) or len(value) != 5 or value[2] != ":":
-        raise ValueError("Use HH:MM.")
+        raise ValueError(_("Use HH:MM."))
     hours, minutes = value[:2], value[3:]
     if not (hours.isdigit() and minutes.isdigit()):
-        raise ValueError("Use HH:MM.")
+        raise ValueError(_("Use HH:MM."))
     h, m = int(hours), int(minutes)
     if h == 24 and m == 0 and allow_midnight_end:
         return MINUTES_PER_DAY
     if not (0 <= h <= 23 and 0 <= m <= 59):
-        raise ValueError("Not a time of day (00:00 to 23:59" + (", or 24:00)." if allow_midnight_end else ")."))
+        raise ValueError(
+            _("Not a time of day (00:00 to 23:59, or 24:00).")
+            if allow_midnight_end
+            else _("Not a time of day (00:00 to 23:59).")
+        )
     return h * 60 + m

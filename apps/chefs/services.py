@@ -12,6 +12,9 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from apps.accounts.models import Role, User
 from apps.chefs.errors import KitchenIncomplete, KitchenNotFound, LocationHalfGiven, OpeningHoursInvalid
@@ -37,8 +40,10 @@ KITCHEN_EDITABLE_FIELDS = (
 
 
 LAT_LNG_TOGETHER = LocationHalfGiven.detail
-APPROVED_KEEPS_LOCATION = "An approved kitchen keeps its location (lat and lng)."
-SLOT_WITHIN_ONE_DAY = "A slot closes after it opens, within one day (a service past midnight is two slots)."
+APPROVED_KEEPS_LOCATION = gettext_lazy("An approved kitchen keeps its location (lat and lng).")
+SLOT_WITHIN_ONE_DAY = gettext_lazy(
+    "A slot closes after it opens, within one day (a service past midnight is two slots)."
+)
 
 # One slot of a week: (weekday with Monday 0, opens_minute, closes_minute).
 Slot = tuple[int, int, int]
@@ -82,7 +87,7 @@ def opening_hours_check(*, slots: Iterable[Slot]) -> None:
     for day in sorted(by_day):
         spans = sorted(by_day[day])
         if any(start < end for (_, end), (start, _) in itertools.pairwise(spans)):
-            raise OpeningHoursInvalid(f"Slots of {OpeningHours.Weekday(day).label} overlap.")
+            raise OpeningHoursInvalid(_("Slots of %(day)s overlap.") % {"day": WEEKDAYS[day]})
 
 
 def catalog_changed() -> None:
@@ -154,7 +159,7 @@ def kitchen_approve_by_email(*, email: str, by: User | None = None) -> Kitchen:
     Raises ``KitchenNotFound`` when no chef has it, ``KitchenIncomplete`` as above."""
     chef = User.objects.filter(email__iexact=email.strip(), role=Role.CHEF).first()
     if chef is None:
-        raise KitchenNotFound(f"No chef account with the email {email}.")
+        raise KitchenNotFound(_("No chef account with the email %(email)s.") % {"email": email})
     return kitchen_approve(kitchen=kitchen_ensure_for_chef(chef=chef), by=by)
 
 

@@ -7,12 +7,70 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.validators import MinValueValidator
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 
 from apps.accounts.admin_site import ChefOwnedAdminMixin, add_inline, adopt_saved, https_formfield, is_kitchen_chef
 from apps.chefs.models import Kitchen
+from apps.chefs.services import kitchen_ensure_for_chef
 from apps.menus import services
-from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, from_mask
+from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, allergen_names, from_mask
+from foodiefast.admin_fields import admin_names, money_column
+
+admin_names(
+    Dish,
+    singular=_("dish"),
+    plural=_("dishes"),
+    fields={
+        "kitchen": _("kitchen"),
+        "name": _("name"),
+        "description": _("description"),
+        "price_cents": _("price"),
+        "portions_per_day": _("portions per day"),
+        "portions_left": _("portions left today"),
+        "is_available": _("on the menu"),
+        "updated_at": _("updated"),
+    },
+)
+
+# What each of the 14 EU allergens (Regulation 1169/2011, Annex II) covers, so a chef
+# ticks the right one: "nuts" are tree nuts, peanuts are their own allergen.
+ALLERGEN_COVERS = {
+    "gluten": _("wheat, spelt, khorasan, rye, barley, oats: flour, bread, pasta, beer"),
+    "crustaceans": _("prawns, shrimps, crabs, lobsters, crayfish, langoustines"),
+    "eggs": _("eggs, mayonnaise, fresh pasta, many pastries"),
+    "fish": _("every fish, fish sauce, anchovies, Worcestershire sauce"),
+    "peanuts": _("peanuts, peanut butter and oil; not tree nuts"),
+    "soybeans": _("soy sauce, tofu, edamame, soy lecithin"),
+    "milk": _("milk of any animal, butter, cream, cheese, yoghurt, lactose"),
+    "nuts": _("almonds, hazelnuts, walnuts, cashews, pecans, Brazil nuts, pistachios, macadamias; not peanuts"),
+    "celery": _("celery stalks, leaves and seeds, celeriac; often in stocks and spice mixes"),
+    "mustard": _("seeds, powder and mustard, in dressings, sauces and marinades"),
+    "sesame": _("seeds, tahini, sesame oil, halva"),
+    "sulphites": _("above 10 mg per kg or litre: wine, dried fruit, some vinegars"),
+    "lupin": _("lupin flour and seeds, in some breads, pastries and vegan products"),
+    "molluscs": _("mussels, oysters, scallops, squid, octopus, snails"),
+}
+DIETARY_LABELS = {
+    "vegetarian": _("Vegetarian"),
+    "vegan": _("Vegan"),
+    "halal": _("Halal"),
+    "kosher": _("Kosher"),
+    "gluten-free": _("Gluten-free"),
+    "dairy-free": _("Dairy-free"),
+    "spicy": _("Spicy"),
+}
+
+
+def allergen_choices() -> list[tuple[str, str]]:
+    """The 14 allergens by their full name in the reader's language and what each
+    covers: ``Fruits à coque (amandes, noisettes, …)``."""
+    names = allergen_names(list(ALLERGENS), language=get_language() or "en")
+    return [(code, f"{name} ({ALLERGEN_COVERS[code]})") for code, name in zip(ALLERGENS, names, strict=True)]
+
+
+def dietary_choices() -> list[tuple[str, str]]:
+    return [(tag, str(DIETARY_LABELS.get(tag, tag))) for tag in DIETARY_TAGS]
 
 
 class DishAdminForm(forms.ModelForm):
@@ -20,11 +78,15 @@ class DishAdminForm(forms.ModelForm):
     "contains none of the 14"; leaving both empty is refused."""
 
     allergens = forms.MultipleChoiceField(
-        choices=[(a, a) for a in ALLERGENS], required=False, widget=forms.CheckboxSelectMultiple
+        label=_("allergens"),
+        choices=allergen_choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("Tick every one of the 14 EU allergens the dish contains, even as a trace ingredient."),
     )
-    contains_no_allergen = forms.BooleanField(required=False, label="Contains none of the 14 EU allergens")
+    contains_no_allergen = forms.BooleanField(required=False, label=_("Contains none of the 14 EU allergens"))
     dietary_tags = forms.MultipleChoiceField(
-        choices=[(t, t) for t in DIETARY_TAGS], required=False, widget=forms.CheckboxSelectMultiple
+        label=_("diet"), choices=dietary_choices, required=False, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:
@@ -49,22 +111,29 @@ class DishAdminForm(forms.ModelForm):
             self.initial["dietary_tags"] = from_mask(self.instance.dietary_mask, DIETARY_TAGS)
         if "portions_left" in self.fields:
             self.fields["portions_left"].required = False
-            self.fields["portions_left"].help_text = "Today's stock (empty: portions per day)."
-            self.fields["portions_left"].min_value = 0
-            self.fields["portions_left"].validators.append(MinValueValidator(0))  # as the chef API's
+            self.fields["portions_left"].help_text = _("Today's stock (empty: portions per day).")
 
     def clean(self):
         data = super().clean()
         allergens, none = data.get("allergens") or [], data.get("contains_no_allergen")
         if not allergens and not none:
-            self.add_error("allergens", "Declare the allergens, or tick 'contains none of the 14'.")
+            self.add_error("allergens", _("Declare the allergens, or tick 'contains none of the 14'."))
         elif allergens and none:
-            self.add_error("contains_no_allergen", "Untick this: allergens are ticked above.")
+            self.add_error("contains_no_allergen", _("Untick this: allergens are ticked above."))
         data["allergens"] = allergens
         data["dietary_tags"] = data.get("dietary_tags") or []
         if data.get("portions_left") is None and data.get("portions_per_day") is not None:
             data["portions_left"] = data["portions_per_day"]
         return data
+
+
+# The form refuses what the dish table's constraints would (a price of at least one
+# cent, no negative stock), on every form: the page, the list's columns, the inline.
+DISH_FIELD_OPTIONS = {
+    "price_cents": {"min_cents": 1, "help_text": _("What the customer pays for one portion, in euros, VAT included.")},
+    "portions_per_day": {"help_text": _("Portions you cook each day: today's stock starts at this every morning.")},
+    "portions_left": {"min_value": 0},
+}
 
 
 def dish_save_form(form: forms.ModelForm, *, kitchen: Kitchen | None = None) -> Dish:
@@ -112,6 +181,7 @@ class DishFormSet(forms.BaseInlineFormSet):
 class DishInline(ChefOwnedAdminMixin, admin.TabularInline):
     model = Dish
     form = DishAdminForm
+    field_options = DISH_FIELD_OPTIONS
     formset = DishFormSet
     chef_field = "kitchen__chef"
     chef_may_add = True
@@ -141,9 +211,20 @@ add_inline(Kitchen, DishInline)
 @admin.register(Dish)
 class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     form = DishAdminForm
+    field_options = DISH_FIELD_OPTIONS
     chef_field = "kitchen__chef"
     chef_may_add = True
-    list_display = ("name", "kitchen", "price_cents", "portions_per_day", "portions_left", "is_available", "updated_at")
+    hidden_from_chef = ("kitchen",)  # a chef's dish is in their kitchen: nothing to pick or read
+    # Readable at 1280 px: what a chef checks during service, today's stock editable.
+    list_display = (
+        "name",
+        "kitchen",
+        money_column("price_cents", _("price")),
+        "portions_per_day",
+        "portions_left",
+        "is_available",
+        "updated_at",
+    )
     list_editable = ("portions_left", "is_available")
     list_filter = ("is_available", "kitchen__cuisine", "kitchen__is_approved")
     search_fields = ("name", "description", "kitchen__display_name")
@@ -152,8 +233,8 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     actions = ["remove_from_menu", "make_available", "make_unavailable"]
     fieldsets = (
         (None, {"fields": ("kitchen", "name", "description", "photo_url", "price_cents")}),
-        ("Declaration", {"fields": ("allergens", "contains_no_allergen", "dietary_tags")}),
-        ("Today", {"fields": ("portions_per_day", "portions_left", "is_available")}),
+        (_("Declaration"), {"fields": ("allergens", "contains_no_allergen", "dietary_tags")}),
+        (_("Today"), {"fields": ("portions_per_day", "portions_left", "is_available")}),
     )
 
     def get_queryset(self, request):
@@ -170,32 +251,27 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
             kwargs["queryset"] = Kitchen.objects.filter(chef=request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        if is_kitchen_chef(request.user):
-            kitchen = Kitchen.objects.filter(chef=request.user).first()
-            if kitchen is not None:
-                initial.setdefault("kitchen", kitchen.pk)
-        return initial
-
     def has_delete_permission(self, request, obj=None):
         return False  # orders refer to dishes: "remove from menu" soft-deletes instead
 
     def save_model(self, request, obj, form, change):
-        adopt_saved(obj, dish_save_form(form))
+        kitchen = None
+        if is_kitchen_chef(request.user) and not change:
+            kitchen = kitchen_ensure_for_chef(chef=request.user)
+        adopt_saved(obj, dish_save_form(form, kitchen=kitchen))
 
-    @admin.action(description="Remove from the menu (kept for past orders)")
+    @admin.action(description=_("Remove from the menu (kept for past orders)"))
     def remove_from_menu(self, request, queryset):
         for dish in queryset:
             services.dish_delete(dish=dish)
-        self.message_user(request, "Removed from the menu.", messages.SUCCESS)
+        self.message_user(request, _("Removed from the menu."), messages.SUCCESS)
 
-    @admin.action(description="Make available")
+    @admin.action(description=_("Make available"))
     def make_available(self, request, queryset):
         for dish in queryset:
             services.dish_update(dish=dish, is_available=True)
 
-    @admin.action(description="Make unavailable")
+    @admin.action(description=_("Make unavailable"))
     def make_unavailable(self, request, queryset):
         for dish in queryset:
             services.dish_update(dish=dish, is_available=False)

@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from foodiefast.errors import DomainError
@@ -8,10 +9,10 @@ class SoldOut(DomainError):
 
     status_code = status.HTTP_409_CONFLICT
     code = "sold_out"
-    detail = "Not enough portions are left."
+    detail = _("Not enough portions are left.")
 
 
 class DishUnavailable(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "dish_unavailable"
-    detail = "This dish cannot be ordered right now."
+    detail = _("This dish cannot be ordered right now.")

@@ -23,13 +23,70 @@ from apps.orders.models import Order, OrderEvent, OrderLine, OrderRefund, Review
 from apps.orders.services.refunds import REFUNDABLE_STATUSES
 from apps.payments.errors import PaymentNotFound
 from apps.payments.selectors import payment_get
+from foodiefast.admin_fields import admin_names, money_column
 from foodiefast.errors import DomainError
 from foodiefast.formatting import money
 
+admin_names(
+    Order,
+    singular=gettext_lazy("order"),
+    plural=gettext_lazy("orders"),
+    fields={
+        "status": gettext_lazy("status"),
+        "customer": gettext_lazy("customer"),
+        "kitchen": gettext_lazy("kitchen"),
+        "currency": gettext_lazy("currency"),
+        "customer_name": gettext_lazy("customer's name"),
+        "delivery_address": gettext_lazy("delivery address"),
+        "delivery_instructions": gettext_lazy("delivery instructions"),
+        "prep_minutes": gettext_lazy("preparation time (minutes)"),
+        "payment_due_at": gettext_lazy("payment due at"),
+        "accept_by": gettext_lazy("accept by"),
+        "cancelled_by": gettext_lazy("cancelled by"),
+        "cancellation_reason": gettext_lazy("reason for cancelling"),
+        "money_outcome": gettext_lazy("money"),
+        "created_at": gettext_lazy("placed at"),
+    },
+)
+admin_names(
+    OrderLine,
+    singular=gettext_lazy("line"),
+    plural=gettext_lazy("lines"),
+    fields={
+        "name": gettext_lazy("dish"),
+        "quantity": gettext_lazy("quantity"),
+        "allergens": gettext_lazy("allergens"),
+        "vat_rate_bp": gettext_lazy("VAT rate"),
+    },
+)
+admin_names(
+    OrderEvent,
+    singular=gettext_lazy("step"),
+    plural=gettext_lazy("timeline"),
+    fields={
+        "at": gettext_lazy("at"),
+        "status": gettext_lazy("status"),
+        "actor": gettext_lazy("by"),
+        "reason": gettext_lazy("reason"),
+    },
+)
+admin_names(
+    Review,
+    singular=gettext_lazy("review"),
+    plural=gettext_lazy("reviews"),
+    fields={
+        "order": gettext_lazy("order"),
+        "kitchen": gettext_lazy("kitchen"),
+        "rating": gettext_lazy("rating"),
+        "comment": gettext_lazy("comment"),
+        "created_at": gettext_lazy("written at"),
+    },
+)
+
 add_admin_page(
     app_label="orders",
-    app_name="Orders",
-    title="Order board",
+    app_name=gettext_lazy("Orders"),
+    title=gettext_lazy("Order board"),
     url_name="orders_board",
     urls=admin_board.URLS,
     visible=admin_board.board_visible,
@@ -38,7 +95,10 @@ add_admin_page(
 
 class StaffCancelForm(forms.Form):
     reason = forms.CharField(
-        max_length=500, strip=True, help_text="Kept on the order's timeline; the customer is told why."
+        label=gettext_lazy("reason"),
+        max_length=500,
+        strip=True,
+        help_text=gettext_lazy("Kept on the order's timeline; the customer is told why."),
     )
 
 
@@ -78,7 +138,14 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineInline(ReadOnlyInline):
     model = OrderLine
-    fields = readonly_fields = ("name", "quantity", "unit_price_cents", "line_total_cents", "allergens", "vat_rate_bp")
+    fields = readonly_fields = (
+        "name",
+        "quantity",
+        money_column("unit_price_cents", gettext_lazy("unit price")),
+        money_column("line_total_cents", gettext_lazy("total")),
+        "allergens",
+        "vat_rate_bp",
+    )
 
 
 class TimelineInline(ReadOnlyInline):
@@ -100,7 +167,7 @@ class RefundInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("id", "status", "kitchen", "total_cents", "currency", "created_at")
+    list_display = ("id", "status", "kitchen", money_column("total_cents", gettext_lazy("total")), "created_at")
     list_filter = ("status",)
     search_fields = ("id", "kitchen__display_name", "customer__email")
     list_select_related = ("kitchen",)
@@ -110,12 +177,11 @@ class OrderAdmin(admin.ModelAdmin):
         "status",
         "customer",
         "kitchen",
-        "subtotal_cents",
-        "delivery_fee_cents",
-        "service_fee_cents",
-        "tip_cents",
-        "total_cents",
-        "currency",
+        money_column("subtotal_cents", gettext_lazy("dishes")),
+        money_column("delivery_fee_cents", gettext_lazy("delivery fee")),
+        money_column("service_fee_cents", gettext_lazy("service fee")),
+        money_column("tip_cents", gettext_lazy("tip")),
+        money_column("total_cents", gettext_lazy("total")),
         "customer_name",
         "delivery_address",
         "delivery_instructions",
@@ -136,10 +202,10 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    @admin.action(description="Cancel (voiding or refunding the payment)")
+    @admin.action(description=gettext_lazy("Cancel (voiding or refunding the payment)"))
     def cancel_and_refund(self, request, queryset):
         for order in queryset:
-            self._cancel(request, order, reason=f"Cancelled by support ({request.user}).")
+            self._cancel(request, order, reason=_("Cancelled by support (%(user)s).") % {"user": request.user})
 
     def _cancel(self, request, order: Order, *, reason: str) -> bool:
         try:
@@ -148,8 +214,12 @@ class OrderAdmin(admin.ModelAdmin):
             self.message_user(request, f"{order.pk}: {exc.detail}", messages.ERROR)
             return False
         cancelled.refresh_from_db()
-        outcome = cancelled.get_money_outcome_display() or "money being settled"
-        self.message_user(request, f"{order.pk}: cancelled ({outcome}).", messages.SUCCESS)
+        outcome = cancelled.get_money_outcome_display() or _("money being settled")
+        self.message_user(
+            request,
+            _("%(order)s: cancelled (%(outcome)s).") % {"order": order.pk, "outcome": outcome},
+            messages.SUCCESS,
+        )
         return True
 
     def get_urls(self):
@@ -167,7 +237,7 @@ class OrderAdmin(admin.ModelAdmin):
             raise PermissionDenied
         order = self.get_object(request, object_id)
         if order is None or not self.has_view_permission(request, order):
-            raise Http404("No such order.")
+            raise Http404(_("No such order."))
         return order
 
     def cancel_view(self, request, object_id):
@@ -180,9 +250,10 @@ class OrderAdmin(admin.ModelAdmin):
             return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
-            "title": "Cancel and refund this order",
+            "title": _("Cancel and refund this order"),
             "opts": self.opts,
             "original": order,
+            "total": money(order.total_cents, order.currency),
             "form": form,
             "change_url": change_url,
         }

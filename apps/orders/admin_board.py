@@ -22,7 +22,8 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.accounts.admin_site import is_kitchen_chef
@@ -37,19 +38,21 @@ S = OrderStatus
 REFRESH_SECONDS = 10
 # The board's columns, in the order of the kitchen's work.
 COLUMNS: tuple[tuple[str, str, frozenset[str]], ...] = (
-    ("to-accept", "To accept", frozenset({S.PAID})),
-    ("cooking", "Cooking", frozenset({S.ACCEPTED})),
-    ("ready", "Ready for pickup", frozenset({S.READY_FOR_PICKUP})),
-    ("done", "Picked up, delivered, cancelled today", frozenset({S.PICKED_UP, S.DELIVERED, S.CANCELLED})),
+    ("to-accept", gettext_lazy("To accept"), frozenset({S.PAID})),
+    ("cooking", gettext_lazy("Cooking"), frozenset({S.ACCEPTED})),
+    ("ready", gettext_lazy("Ready for pickup"), frozenset({S.READY_FOR_PICKUP})),
+    ("done", gettext_lazy("Picked up, delivered, cancelled today"), frozenset({S.PICKED_UP, S.DELIVERED, S.CANCELLED})),
 )
 
 
 class AcceptForm(forms.Form):
-    prep_minutes = forms.IntegerField(min_value=1, max_value=240, required=False)
+    prep_minutes = forms.IntegerField(
+        label=gettext_lazy("preparation time (minutes)"), min_value=1, max_value=240, required=False
+    )
 
 
 class RejectForm(forms.Form):
-    reason = forms.CharField(max_length=500, strip=True)
+    reason = forms.CharField(label=gettext_lazy("reason"), max_length=500, strip=True)
 
 
 @dataclass
@@ -109,7 +112,7 @@ def _kitchen_filter(request: HttpRequest) -> Kitchen | None:
         return None
     kitchen = Kitchen.objects.filter(pk=wanted).first() if _is_uuid(wanted) else None
     if kitchen is None:
-        raise Http404("No such kitchen.")
+        raise Http404(_("No such kitchen."))
     return kitchen
 
 
@@ -128,9 +131,9 @@ def _board_context(request: HttpRequest) -> dict:
     kitchen = _kitchen_filter(request)
     orders = selectors.order_board(chef=chef, kitchen_id=kitchen.pk if kitchen else None)
     language = get_language() or "en"
-    columns = [Column(slug, title) for slug, title, _ in COLUMNS]
+    columns = [Column(slug, title) for slug, title, _statuses in COLUMNS]
     for order in orders:
-        for column, (_, _, statuses) in zip(columns, COLUMNS, strict=True):
+        for column, (_slug, _title, statuses) in zip(columns, COLUMNS, strict=True):
             if order.status in statuses:
                 column.cards.append(_card(order, language))
     query = f"?kitchen={kitchen.pk}" if kitchen else ""
@@ -149,7 +152,9 @@ def _board_context(request: HttpRequest) -> dict:
 def board_view(request: HttpRequest) -> HttpResponse:
     context = {**admin.site.each_context(request), **_board_context(request)}
     kitchen = context["kitchen"]
-    context["title"] = f"Order board: {kitchen.display_name}" if kitchen else "Order board"
+    context["title"] = (
+        _("Order board: %(kitchen)s") % {"kitchen": kitchen.display_name} if kitchen else _("Order board")
+    )
     context["refresh_seconds"] = REFRESH_SECONDS
     context["fragment_url"] = reverse("admin:orders_board_fragment") + context["query"]
     if not is_kitchen_chef(request.user):
@@ -169,37 +174,37 @@ def _act(request: HttpRequest, order_id, action, form_class: type[forms.Form] | 
     """Run ``action(chef, data)`` for the chef's own order with the POSTed form's
     cleaned data; a form error or a domain error becomes a message on the board."""
     if not is_kitchen_chef(request.user):
-        raise PermissionDenied("Only the kitchen's chef works its orders.")
+        raise PermissionDenied(_("Only the kitchen's chef works its orders."))
     short = str(order_id)[:8]
     form = form_class(request.POST) if form_class else None
     if form is not None and not form.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        messages.error(request, f"Order {short}: {problems}")
+        problems = "; ".join(f"{form.fields[name].label}: {' '.join(errors)}" for name, errors in form.errors.items())
+        messages.error(request, _("Order %(order)s: %(message)s") % {"order": short, "message": problems})
         return HttpResponseRedirect(reverse("admin:orders_board"))
     try:
         done = action(request.user, form.cleaned_data if form else {})
     except OrderNotFound as exc:
-        raise Http404("No such order in your kitchen.") from exc
+        raise Http404(_("No such order in your kitchen.")) from exc
     except DomainError as exc:
-        messages.error(request, f"Order {short}: {exc.detail}")
+        messages.error(request, _("Order %(order)s: %(message)s") % {"order": short, "message": exc.detail})
     else:
-        messages.success(request, f"Order {short}: {done}.")
+        messages.success(request, _("Order %(order)s: %(message)s") % {"order": short, "message": done})
     return HttpResponseRedirect(reverse("admin:orders_board"))
 
 
 def _accept(chef, order_id, data) -> str:
     order = services.order_accept(chef=chef, order_id=order_id, prep_minutes=data["prep_minutes"])
-    return f"accepted, ready in {order.prep_minutes} min"
+    return _("accepted, ready in %(minutes)d min.") % {"minutes": order.prep_minutes}
 
 
 def _reject(chef, order_id, data) -> str:
     services.order_reject(chef=chef, order_id=order_id, reason=data["reason"])
-    return "rejected, the card hold is released"
+    return _("rejected, the card hold is released.")
 
 
 def _ready(chef, order_id, data) -> str:
     services.order_mark_ready(chef=chef, order_id=order_id)
-    return "ready for pickup"
+    return _("ready for pickup.")
 
 
 # The board's buttons: their route, their form, the service they call.

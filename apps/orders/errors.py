@@ -1,3 +1,4 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from foodiefast.errors import DomainError, InvalidTransition, NotFound
@@ -14,19 +15,19 @@ class OrderInvalidTransition(InvalidTransition):
 class ChefClosed(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "chef_closed"
-    detail = "This kitchen is not taking orders right now."
+    detail = _("This kitchen is not taking orders right now.")
 
 
 class OutOfDeliveryArea(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "out_of_delivery_area"
-    detail = "This kitchen does not deliver to that address."
+    detail = _("This kitchen does not deliver to that address.")
 
 
 class ReviewNotAllowed(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "review_not_allowed"
-    detail = "An order can be reviewed once, after it was delivered."
+    detail = _("An order can be reviewed once, after it was delivered.")
 
 
 class RefundInProgress(DomainError):
@@ -34,4 +35,4 @@ class RefundInProgress(DomainError):
 
     status_code = status.HTTP_409_CONFLICT
     code = "refund_in_progress"
-    detail = "This refund is being made right now; look again in a moment."
+    detail = _("This refund is being made right now; look again in a moment.")

@@ -14,6 +14,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
 
 from apps.chefs.models import Kitchen
 from apps.menus.models import Dish
@@ -27,13 +28,13 @@ VAT_FEES_BP = 2000
 
 
 class OrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", "Waiting for payment"
-    PAID = "paid", "Paid (authorized)"
-    ACCEPTED = "accepted", "Accepted"
-    READY_FOR_PICKUP = "ready_for_pickup", "Ready for pickup"
-    PICKED_UP = "picked_up", "Picked up"
-    DELIVERED = "delivered", "Delivered"
-    CANCELLED = "cancelled", "Cancelled"
+    PENDING_PAYMENT = "pending_payment", _("Waiting for payment")
+    PAID = "paid", _("Paid (authorized)")
+    ACCEPTED = "accepted", _("Accepted")
+    READY_FOR_PICKUP = "ready_for_pickup", _("Ready for pickup")
+    PICKED_UP = "picked_up", _("Picked up")
+    DELIVERED = "delivered", _("Delivered")
+    CANCELLED = "cancelled", _("Cancelled")
 
 
 S = OrderStatus
@@ -60,20 +61,20 @@ def can_move(current: str, target: str) -> bool:
 
 
 class Actor(models.TextChoices):
-    CUSTOMER = "customer", "Customer"
-    CHEF = "chef", "Chef"
-    STAFF = "staff", "Staff"
-    PAYMENT = "payment", "Payment provider"
-    COURIER = "courier", "Courier"
-    SYSTEM = "system", "Timer"
+    CUSTOMER = "customer", _("Customer")
+    CHEF = "chef", _("Chef")
+    STAFF = "staff", _("Staff")
+    PAYMENT = "payment", _("Payment provider")
+    COURIER = "courier", _("Courier")
+    SYSTEM = "system", _("Timer")
 
 
 class MoneyOutcome(models.TextChoices):
     """What happened to the customer's money when an order was cancelled."""
 
-    NONE = "none", "No payment was made"
-    VOIDED = "voided", "Card authorization voided"
-    REFUNDED = "refunded", "Refunded"
+    NONE = "none", _("No payment was made")
+    VOIDED = "voided", _("Card authorization voided")
+    REFUNDED = "refunded", _("Refunded")
 
 
 class Order(models.Model):

@@ -1,16 +1,17 @@
+from django.utils.translation import gettext_lazy as _
 from rest_framework import status
 
 from foodiefast.errors import DomainError, InvalidTransition, NotFound
 
 
 class PaymentNotFound(NotFound):
-    detail = "No payment for this reference."
+    detail = _("No payment for this reference.")
 
 
 class PaymentInvalidAmount(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid"
-    detail = "A payment needs a positive amount in cents and a three-letter currency."
+    detail = _("A payment needs a positive amount in cents and a three-letter currency.")
 
 
 class PaymentProviderUnavailable(DomainError):
@@ -18,7 +19,7 @@ class PaymentProviderUnavailable(DomainError):
 
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     code = "payment_provider_unavailable"
-    detail = "The payment provider cannot be reached right now. Try again in a moment."
+    detail = _("The payment provider cannot be reached right now. Try again in a moment.")
     retry_after_seconds = 5
 
     def __init__(self, detail: str | None = None) -> None:
@@ -26,33 +27,33 @@ class PaymentProviderUnavailable(DomainError):
 
 
 class PaymentNotCapturable(InvalidTransition):
-    detail = "Only an authorized payment can be captured."
+    detail = _("Only an authorized payment can be captured.")
 
 
 class PaymentNotCancelable(InvalidTransition):
-    detail = "A captured payment cannot be voided; refund it instead."
+    detail = _("A captured payment cannot be voided; refund it instead.")
 
 
 class PaymentCaptureFailed(DomainError):
     code = "payment_capture_failed"
-    detail = "The payment provider refused the capture."
+    detail = _("The payment provider refused the capture.")
 
 
 class PaymentNotRefundable(InvalidTransition):
-    detail = "Only a captured payment can be refunded."
+    detail = _("Only a captured payment can be refunded.")
 
 
 class RefundExceedsCaptured(DomainError):
     code = "refund_exceeds_captured"
-    detail = "The refund is larger than what is left to refund."
+    detail = _("The refund is larger than what is left to refund.")
 
 
 class RefundFailed(DomainError):
     code = "refund_failed"
-    detail = "The payment provider refused the refund."
+    detail = _("The payment provider refused the refund.")
 
 
 class InvalidWebhookSignature(DomainError):
     status_code = status.HTTP_400_BAD_REQUEST
     code = "invalid_signature"
-    detail = "The Stripe-Signature header is missing, does not match the body, or is too old or too far ahead."
+    detail = _("The Stripe-Signature header is missing, does not match the body, or is too old or too far ahead.")

@@ -119,7 +119,7 @@ def test_reject_needs_a_reason_then_voids_the_hold(chef_admin, paid_order, strip
 def test_an_invalid_move_and_an_unreachable_provider_show_as_messages(chef_admin, paid_order, stripe_double, settings):
     early = chef_admin.post(reverse("admin:orders_board_ready", args=[paid_order.pk]), secure=True, follow=True)
     [message] = messages_of(early)
-    assert "Only a accepted order can do this" in message
+    assert "This needs an order that is “Accepted”; this one is “Paid (authorized)”." in message
     assert Order.objects.get(pk=paid_order.pk).status == "paid"
 
     settings.STRIPE_API_BASE = "http://127.0.0.1:9"  # nothing listens there

@@ -27,7 +27,7 @@ from apps.menus.filters import DishBrowseFilter, KitchenBrowseFilter
 from apps.menus.models import ALLERGENS, DIETARY_TAGS
 from foodiefast.errors import InvalidInput, NotFound
 from foodiefast.geo import Point, is_valid
-from foodiefast.pagination import MAX_PAGE_SIZE, PageNumberPagination
+from foodiefast.pagination import MAX_PAGE_SIZE, NO_SUCH_PAGE, PageNumberPagination
 from foodiefast.schema import ValidationErrorBody
 
 # ---------------------------------------------------------------------------
@@ -76,7 +76,7 @@ CHEF_FILTERS = [
 def _page(request, params, *, page: int, page_size: int, count: int, results) -> dict:
     """One page of a browse list, with links built from the normalised filters."""
     if page > 1 and (page - 1) * page_size >= count:
-        raise NotFound("No such page.")
+        raise NotFound(NO_SUCH_PAGE)
     next_url, previous_url = page_links(request, params, page=page, page_size=page_size, count=count)
     return {"count": count, "next": next_url, "previous": previous_url, "results": results}
 

@@ -34,6 +34,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
@@ -59,6 +60,7 @@ from apps.payments.models import Payment
 from apps.payments.selectors import Checkout, payment_checkout, payment_get
 from apps.payments.services import payment_cancel, payment_open, payment_start
 from foodiefast.errors import DomainError, InvalidInput
+from foodiefast.formatting import money
 from foodiefast.geo import Point, haversine_km
 from foodiefast.idempotency import IdempotencyKeyReused, fingerprint
 from foodiefast.localtime import local_today
@@ -119,26 +121,26 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
     ``OutOfDeliveryArea``."""
     merged = _merged(items)
     if not merged:
-        raise _invalid("An order needs at least one item.")
+        raise _invalid(_("An order needs at least one item."))
     too_many = [dish_id for dish_id, quantity in merged.items() if quantity > MAX_QUANTITY]
     if too_many:
-        raise _invalid(f"At most {MAX_QUANTITY} portions of one dish per order.")
+        raise _invalid(_("At most %(count)d portions of one dish per order.") % {"count": MAX_QUANTITY})
     dishes = dishes_for_checkout(dish_ids=list(merged))
     unknown = [dish_id for dish_id in merged if dish_id not in dishes]
     if unknown:
-        raise _invalid(f"Unknown dish: {unknown[0]}.")
+        raise _invalid(_("Unknown dish: %(dish)s.") % {"dish": unknown[0]})
     kitchens = {dish.kitchen_id for dish in dishes.values()}
     if len(kitchens) > 1:
-        raise _invalid("All dishes of an order come from one chef.")
+        raise _invalid(_("All dishes of an order come from one chef."))
     for dish_id in sorted(merged):
         dish: Dish = dishes[dish_id]
         if dish.is_deleted or not dish.is_available:
-            raise DishUnavailable(f"{dish.name} cannot be ordered right now.", dish_id=dish_id)
+            raise DishUnavailable(_("%(dish)s cannot be ordered right now.") % {"dish": dish.name}, dish_id=dish_id)
     kitchen = next(iter(dishes.values())).kitchen
     if not kitchen.is_approved or kitchen.is_paused or not kitchen.has_location:
         raise ChefClosed()
     if not dish.kitchen_is_open:  # its opening hours, read with the dishes
-        raise ChefClosed("This kitchen is closed right now.")
+        raise ChefClosed(_("This kitchen is closed right now."))
     distance = haversine_km(Point(delivery["lat"], delivery["lng"]), Point(kitchen.lat, kitchen.lng))
     if distance > kitchen.delivery_radius_km:
         raise OutOfDeliveryArea()
@@ -157,7 +159,7 @@ def _price(*, items: list[tuple[UUID | str, int]], delivery: dict[str, Any], tip
     subtotal = sum(line.line_total_cents for line in lines)
     minimum = max(MIN_SUBTOTAL_CENTS, kitchen.minimum_order_cents)
     if subtotal < minimum:
-        raise _invalid(f"This kitchen takes orders from {minimum / 100:.2f} {settings.CURRENCY}.")
+        raise _invalid(_("This kitchen takes orders from %(amount)s.") % {"amount": money(minimum, settings.CURRENCY)})
     return _Priced(
         kitchen=kitchen,
         lines=lines,
@@ -208,7 +210,7 @@ def _record(
         limit = Kitchen.objects.select_for_update().values_list("max_open_orders", flat=True).get(pk=kitchen.pk)
         open_orders = Order.objects.filter(kitchen=kitchen, status__in=OPEN_STATUSES).exclude(pk=order.pk).count()
         if limit is not None and open_orders >= limit:
-            raise ChefClosed("This kitchen has as many orders as it can take right now.")
+            raise ChefClosed(_("This kitchen has as many orders as it can take right now."))
     return order, payment
 
 

@@ -12,6 +12,7 @@ import logging
 from uuid import UUID
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.orders.errors import OrderInvalidTransition
@@ -62,7 +63,7 @@ def order_cancel_by_customer(*, customer: User, order_id: UUID | str) -> Order:
         if order.status == S.CANCELLED:
             return order
         if order.status not in CUSTOMER_CANCELLABLE:
-            raise OrderInvalidTransition("The chef already accepted this order; contact support to cancel it.")
+            raise OrderInvalidTransition(_("The chef already accepted this order; contact support to cancel it."))
         order_cancel_locked(order, actor=Actor.CUSTOMER, reason="Cancelled by the customer.")
     order_settle_money(order_id=order.pk)
     return order
@@ -85,7 +86,10 @@ def _chef_order(chef: User, order_id: UUID | str, *, expected: str) -> Order:
     caller's transaction). Raises ``OrderNotFound`` and ``OrderInvalidTransition``."""
     order = order_lock(order_id=order_id, kitchen__chef=chef)
     if order.status != expected:
-        raise OrderInvalidTransition(f"Only a {expected} order can do this; this one is {order.status}.")
+        raise OrderInvalidTransition(
+            _("This needs an order that is “%(expected)s”; this one is “%(status)s”.")
+            % {"expected": OrderStatus(expected).label, "status": order.get_status_display()}
+        )
     return order
 
 
@@ -111,7 +115,7 @@ def order_accept(*, chef: User, order_id: UUID | str, prep_minutes: int | None =
         raise
     except (PaymentNotCapturable, PaymentNotFound) as exc:
         # The order died meanwhile (the customer cancelled, the timer ran out).
-        raise OrderInvalidTransition("This order can no longer be accepted.") from exc
+        raise OrderInvalidTransition(_("This order can no longer be accepted.")) from exc
     with transaction.atomic():
         order = order_lock(order_id=order.pk)
         if order.status != S.PAID:
@@ -123,7 +127,7 @@ def order_accept(*, chef: User, order_id: UUID | str, prep_minutes: int | None =
             )
     if needs_refund:  # cancelled while the capture was under way: the money goes back
         order_settle_money(order_id=order.pk)
-        raise OrderInvalidTransition("This order was cancelled meanwhile; the payment is refunded.")
+        raise OrderInvalidTransition(_("This order was cancelled meanwhile; the payment is refunded."))
     return order
 
 

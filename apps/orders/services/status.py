@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from apps.menus.services import dish_portions_release
 from apps.orders import events
@@ -64,7 +65,10 @@ def order_move_locked(
     announces the move after commit and, unless ``notify`` is false (a step the next
     move of the same call supersedes), asks for the mail it owes in this transaction."""
     if not can_move(order.status, target):
-        raise OrderInvalidTransition(f"An order that is {order.status} cannot become {target}.")
+        raise OrderInvalidTransition(
+            _("An order that is “%(status)s” cannot become “%(target)s”.")
+            % {"status": order.get_status_display(), "target": OrderStatus(target).label}
+        )
     now = at or timezone.now()
     previous = order.status
     order.status = target

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -68,6 +69,6 @@ class StripeWebhookApi(APIView):
         except InvalidSignature as exc:
             raise InvalidWebhookSignature() from exc
         except ValueError as exc:
-            raise InvalidInput("The body is not a Stripe event.") from exc
+            raise InvalidInput(gettext("The body is not a Stripe event.")) from exc
         _, created = services.stripe_event_record(event=event)
         return Response(WebhookAckOutput({"received": True, "duplicate": not created}).data)

@@ -7,6 +7,9 @@
   if (!board) { return; }
   var url = board.getAttribute("data-fragment-url");
   var every = (parseInt(board.getAttribute("data-refresh-seconds"), 10) || 10) * 1000;
+  // The words come from the page, in the chef's language.
+  var leftText = board.getAttribute("data-left-text") || "{time} left";
+  var lateText = board.getAttribute("data-late-text") || "time is up";
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
 
@@ -15,11 +18,11 @@
     board.querySelectorAll("[data-deadline]").forEach(function (el) {
       var left = Math.floor((Date.parse(el.getAttribute("data-deadline")) - now) / 1000);
       if (left <= 0) {
-        el.textContent = "time is up";
+        el.textContent = lateText;
         el.classList.add("late");
         return;
       }
-      el.textContent = Math.floor(left / 60) + ":" + pad(left % 60) + " left";
+      el.textContent = leftText.replace("{time}", Math.floor(left / 60) + ":" + pad(left % 60));
       el.classList.toggle("late", left < 120);
     });
   }
