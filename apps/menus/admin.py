@@ -62,11 +62,15 @@ DIETARY_LABELS = {
 }
 
 
+def allergen_names_only() -> list[tuple[str, str]]:
+    """The 14 allergens by their full name in the reader's language."""
+    return list(zip(ALLERGENS, allergen_names(list(ALLERGENS), language=get_language() or "en"), strict=True))
+
+
 def allergen_choices() -> list[tuple[str, str]]:
-    """The 14 allergens by their full name in the reader's language and what each
-    covers: ``Fruits à coque (amandes, noisettes, …)``."""
-    names = allergen_names(list(ALLERGENS), language=get_language() or "en")
-    return [(code, f"{name} ({ALLERGEN_COVERS[code]})") for code, name in zip(ALLERGENS, names, strict=True)]
+    """The 14 allergens by their full name and what each covers:
+    ``Fruits à coque (amandes, noisettes, …)``."""
+    return [(code, f"{name} ({ALLERGEN_COVERS[code]})") for code, name in allergen_names_only()]
 
 
 def dietary_choices() -> list[tuple[str, str]]:
@@ -78,7 +82,7 @@ class DishAdminForm(forms.ModelForm):
     "contains none of the 14"; leaving both empty is refused."""
 
     allergens = forms.MultipleChoiceField(
-        label=_("allergens"),
+        label=_("Allergens"),
         choices=allergen_choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -86,7 +90,7 @@ class DishAdminForm(forms.ModelForm):
     )
     contains_no_allergen = forms.BooleanField(required=False, label=_("Contains none of the 14 EU allergens"))
     dietary_tags = forms.MultipleChoiceField(
-        label=_("diet"), choices=dietary_choices, required=False, widget=forms.CheckboxSelectMultiple
+        label=_("Diet"), choices=dietary_choices, required=False, widget=forms.CheckboxSelectMultiple
     )
 
     class Meta:
@@ -161,6 +165,18 @@ def dish_save_form(form: forms.ModelForm, *, kitchen: Kitchen | None = None) -> 
     return services.dish_update(dish=dish, **changes) if changes else dish
 
 
+class DishInlineForm(DishAdminForm):
+    """A row of the kitchen page's dishes: the allergens by name only (the dish's own
+    page says what each covers)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["allergens"].choices = allergen_names_only
+
+
+ADMIN_CSS = {"all": ("menus/admin.css",)}
+
+
 class DishFormSet(forms.BaseInlineFormSet):
     """The kitchen page's dishes, saved one by one through the services."""
 
@@ -180,7 +196,7 @@ class DishFormSet(forms.BaseInlineFormSet):
 
 class DishInline(ChefOwnedAdminMixin, admin.TabularInline):
     model = Dish
-    form = DishAdminForm
+    form = DishInlineForm
     field_options = DISH_FIELD_OPTIONS
     formset = DishFormSet
     chef_field = "kitchen__chef"
@@ -197,6 +213,9 @@ class DishInline(ChefOwnedAdminMixin, admin.TabularInline):
         "is_available",
     )
     show_change_link = True
+
+    class Media:
+        css = ADMIN_CSS
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(deleted_at__isnull=True)
@@ -231,6 +250,10 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
     list_select_related = ("kitchen",)
     ordering = ("kitchen__display_name", "name")
     actions = ["remove_from_menu", "make_available", "make_unavailable"]
+
+    class Media:
+        css = ADMIN_CSS
+
     fieldsets = (
         (None, {"fields": ("kitchen", "name", "description", "photo_url", "price_cents")}),
         (_("Declaration"), {"fields": ("allergens", "contains_no_allergen", "dietary_tags")}),
