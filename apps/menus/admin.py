@@ -27,7 +27,7 @@ admin_names(
         "description": _("description"),
         "price_cents": _("price"),
         "portions_per_day": _("portions per day"),
-        "portions_left": _("portions left today"),
+        "portions_left": _("today's portions"),
         "is_available": _("on the menu"),
         "updated_at": _("updated"),
     },
@@ -267,7 +267,8 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
         return ("kitchen",) if obj is not None else ()  # a dish stays in its kitchen (orders refer to it)
 
     def get_list_filter(self, request):
-        return ("is_available",) if is_kitchen_chef(request.user) else self.list_filter
+        # A chef's few dishes sort by availability instead: the list keeps its width.
+        return () if is_kitchen_chef(request.user) else self.list_filter
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "kitchen" and is_kitchen_chef(request.user):

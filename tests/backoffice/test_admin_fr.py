@@ -63,7 +63,7 @@ def test_a_french_chef_reads_the_admin_in_french(chef, kitchen):
     assert "Plats" in index and "Cuisines" in index and "Tableau des commandes" in index
     assert "Déconnexion" in index  # Django's own words, in French too
     assert "Ajouter plat" in dishes
-    assert "Portions restantes aujourd’hui" in dishes  # noqa: RUF001
+    assert "Portions du jour" in dishes
 
 
 def test_an_english_browser_reads_it_in_english(kitchen):

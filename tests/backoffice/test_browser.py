@@ -122,8 +122,13 @@ def test_a_french_chef_runs_the_menu_in_a_browser(browser, web_server, kitchen, 
     page.wait_for_url("**/admin/menus/dish/")
     row = page.locator("#result_list tr", has_text="Blanquette de veau")
     expect(row.locator("td.field-price_cents_money")).to_have_text("16,50\u00a0€")
-    expect(page.locator("#result_list thead")).to_contain_text("Portions restantes aujourd’hui")  # noqa: RUF001
-    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH  # no sideways scrolling
+    expect(page.locator("#result_list thead")).to_contain_text("Portions du jour")
+    expect(page.locator("#result_list thead")).to_contain_text("Modifié le")
+    # Every column in sight: neither the page nor the list scrolls sideways.
+    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    results = "(() => { const r = document.querySelector('.results'); return [r.scrollWidth, r.clientWidth]; })()"
+    scrolled, shown = page.evaluate(results)
+    assert scrolled <= shown, (scrolled, shown)
     page.screenshot(path=screenshots / "dish-list.png", full_page=True)
     dish = Dish.objects.get(name="Blanquette de veau")
     assert (dish.price_cents, dish.kitchen_id, dish.allergens) == (1650, kitchen.pk, ["milk", "celery"])
