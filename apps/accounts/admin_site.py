@@ -86,6 +86,7 @@ class FoodieFastAdminSite(admin.AdminSite):
     site_header = _("FoodieFast kitchen")
     site_title = "FoodieFast"
     index_title = _("Your kitchen")
+    site_url = None  # the site is the apps: no "View site" link to an API path
     login_form = RoleAdminAuthenticationForm
 
     def has_permission(self, request) -> bool:
