@@ -239,3 +239,30 @@ def test_the_kitchen_list_shows_no_chef_column_to_a_chef(chef, kitchen):
     page = chef.get(reverse("admin:chefs_kitchen_changelist")).content.decode()
     assert "Chez Mireille" in page and "column-chef" not in page
     assert Kitchen.objects.count() == 1
+
+
+def test_a_radius_of_nothing_is_a_form_error_not_a_constraint(chef, kitchen):
+    form = {
+        "display_name": kitchen.display_name,
+        "cuisine": kitchen.cuisine,
+        "address": kitchen.address,
+        "lat": "48,86",
+        "lng": "2,34",
+        "delivery_radius_km": "0",
+        "delivery_fee_cents": "2,99",
+        "prep_minutes": "20",
+        "minimum_order_cents": "0",
+        "max_open_orders": "",
+        "opening_hours-TOTAL_FORMS": "0",
+        "opening_hours-INITIAL_FORMS": "0",
+        "dishes-TOTAL_FORMS": "0",
+        "dishes-INITIAL_FORMS": "0",
+    }
+    response = chef.post(reverse("admin:chefs_kitchen_change", args=[kitchen.pk]), form)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Assurez-vous que cette valeur est supérieure ou égale à 0" in page
+    assert "Constraint" not in page and "contrainte" not in page
+    kitchen.refresh_from_db()
+    assert kitchen.delivery_radius_km == 5.0
