@@ -94,6 +94,7 @@ MIDDLEWARE = [
 ASGI_STREAM_ROUTES: list[tuple[str, str]] = []
 ASGI_EDGE_HANDLERS = [
     "foodiefast.health.serve_probe",  # probes never wait for a web thread
+    "foodiefast.metrics.serve_metrics",  # scrapers need no allowed host name nor HTTPS
     "apps.menus.browse.edge.serve_stored",
 ]
 # Threads per web process running Django (WSGI): each keeps one database connection.
@@ -324,8 +325,8 @@ SPECTACULAR_SETTINGS = {
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-# Platform probes speak plain HTTP straight to the process.
-SECURE_REDIRECT_EXEMPT = [r"^health/"]
+# Platform probes and metrics scrapers speak plain HTTP straight to the process.
+SECURE_REDIRECT_EXEMPT = [r"^health/", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -391,6 +392,16 @@ MAIL_RELAY_SECONDS = env.float("MAIL_RELAY_SECONDS", default=30.0)
 MAIL_RETENTION_DAYS = env.int("MAIL_RETENTION_DAYS", default=30)
 
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
+# GET /metrics (foodiefast/metrics.py) answers only `Authorization: Bearer <token>`;
+# unset, it is 404 unless debug is on.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Figures read from the database or Redis when /metrics is scraped (each a function
+# returning Prometheus metric families); the Celery queue depth is the kernel's own.
+METRICS_COLLECTORS = [
+    "apps.orders.metrics.order_families",
+    "apps.payments.metrics.payment_failure_families",
+    "apps.payments.metrics.webhook_lag_families",
+]
 RELEASE_VERSION = (
     env.str("RELEASE_VERSION", default="")
     or env.str("HEROKU_SLUG_COMMIT", default="")

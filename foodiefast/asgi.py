@@ -11,17 +11,25 @@ thousands of open streams.
 
 A stream route is ``async handler(scope, receive, send, **match groups)``; an edge
 handler is ``async handler(scope, receive, send) -> bool``, True when it answered.
+
+Every HTTP request is counted and timed here, whoever answers it, under the route
+named in ``scope["foodiefast.route"]`` (by Django's middleware, an edge handler, or the
+stream route's pattern; ``unmatched`` if none did): see :mod:`foodiefast.metrics`. An
+open stream counts in ``foodiefast_open_streams`` while its handler runs.
 """
 
 from __future__ import annotations
 
 import gc
 import re
+import time
 from collections.abc import Awaitable, Callable
 
 from a2wsgi import WSGIMiddleware
 from django.conf import settings
 from django.utils.module_loading import import_string
+
+from foodiefast import metrics
 
 EdgeHandler = Callable[..., Awaitable[bool]]
 StreamHandler = Callable[..., Awaitable[None]]
@@ -42,6 +50,28 @@ def entry(wsgi_application, *, threads: int):
     edge = edge_handlers()
     django_app = WSGIMiddleware(wsgi_application, workers=threads)
 
+    async def to_django(scope, receive, send) -> None:
+        async def receive_awaitable():
+            # Some servers hand a plain callable for `receive`; a2wsgi needs a coroutine.
+            return await receive()
+
+        await django_app(scope, receive_awaitable, send)
+
+    async def answer(scope, receive, send) -> str | None:
+        """Serve one HTTP request; the route of a stream, else None."""
+        for pattern, handler in routes:
+            match = pattern.match(scope["path"])
+            if match:
+                scope[metrics.ROUTE_KEY] = pattern.pattern
+                with metrics.stream_open():
+                    await handler(scope, receive, send, **match.groupdict())
+                return pattern.pattern
+        for edge_answer in edge:
+            if await edge_answer(scope, receive, send):
+                return None
+        await to_django(scope, receive, send)
+        return None
+
     async def application(scope, receive, send):
         if scope["type"] == "lifespan":
             while True:
@@ -51,20 +81,29 @@ def entry(wsgi_application, *, threads: int):
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
-        if scope["type"] == "http":
-            for pattern, handler in routes:
-                match = pattern.match(scope["path"])
-                if match:
-                    return await handler(scope, receive, send, **match.groupdict())
-            for answer in edge:
-                if await answer(scope, receive, send):
-                    return None
+        if scope["type"] != "http":
+            return await to_django(scope, receive, send)
+        # Every request is counted here, whoever answers it (see foodiefast/metrics.py).
+        started = time.perf_counter()
+        status = 500  # what the server answers if nothing was sent
 
-        async def receive_awaitable():
-            # Some servers hand a plain callable for `receive`; a2wsgi needs a coroutine.
-            return await receive()
+        async def send_counted(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
 
-        return await django_app(scope, receive_awaitable, send)
+        stream = None
+        try:
+            stream = await answer(scope, receive, send_counted)
+        finally:
+            metrics.request_observed(
+                scope.get(metrics.ROUTE_KEY) or metrics.UNMATCHED,
+                scope["method"],
+                status,
+                None if stream is not None else time.perf_counter() - started,
+            )
+        return None
 
     return application
 

@@ -30,6 +30,8 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 
+from foodiefast.metrics import ROUTE_KEY, bounded_redis
+
 logger = logging.getLogger("foodiefast.health")
 
 _status_schema = inline_serializer("HealthStatus", {"status": serializers.CharField()})
@@ -38,8 +40,6 @@ _ready_schema = inline_serializer(
     {"status": serializers.ChoiceField(["ok", "degraded", "down"]), "checks": serializers.DictField()},
 )
 
-# Connect and read timeout of a Redis check (the cache's own client uses the same).
-REDIS_CHECK_SECONDS = 0.5
 # How long one run of the readiness checks answers every probe.
 READY_REUSE_SECONDS = 1.0
 LIVE = (200, {"status": "ok"})
@@ -63,9 +63,7 @@ def _database_check() -> str:
 
 def _redis_ping(url: str) -> str:
     """A fresh client with its own timeouts and no retry: the check never hangs."""
-    client = redis.Redis.from_url(
-        url, socket_timeout=REDIS_CHECK_SECONDS, socket_connect_timeout=REDIS_CHECK_SECONDS, retry=None
-    )
+    client = bounded_redis(url)
     try:
         return "ok" if client.ping() else "down"
     except (redis.RedisError, OSError):
@@ -162,6 +160,7 @@ async def serve_probe(scope, receive, send) -> bool:
     """The ASGI entry's answer to ``GET /health/live`` and ``/health/ready``."""
     if scope["method"] != "GET" or scope["path"] not in ("/health/live", "/health/ready"):
         return False
+    scope[ROUTE_KEY] = scope["path"]  # the route is the path (foodiefast/metrics.py)
     if scope["path"] == "/health/live":
         messages = _json_start(*LIVE)
     else:

@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from foodiefast.localtime import local_zone
 from foodiefast.logging import request_id_var
+from foodiefast.metrics import name_route
 
 logger = logging.getLogger("foodiefast.request")
 
@@ -61,6 +62,7 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
+            name_route(request)
             user = getattr(request, "user", None)
             user_id = str(user.pk) if user is not None and getattr(user, "is_authenticated", False) else None
             log_request(

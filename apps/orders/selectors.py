@@ -9,12 +9,20 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
 from apps.orders.errors import OrderNotFound
-from apps.orders.models import CHEF_VISIBLE_STATUSES, OPEN_STATUSES, Order, OrderEvent, OrderLine, OrderStatus
+from apps.orders.models import (
+    CHEF_VISIBLE_STATUSES,
+    FINAL_STATUSES,
+    OPEN_STATUSES,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+)
 from apps.payments.selectors import Checkout, payment_checkouts_for
 
 
@@ -103,3 +111,14 @@ def payment_blocks_for(orders: list[Order]) -> dict[str, Checkout]:
 
 def _without_secret(checkout: Checkout) -> Checkout:
     return replace(checkout, client_secret=None)
+
+
+def order_count_by_status() -> dict[str, int]:
+    """How many orders are in each status before the end now (one grouped count;
+    delivered and cancelled orders are left out: they only grow, and their number
+    tells nothing about now)."""
+    ongoing = [status for status in OrderStatus if status not in FINAL_STATUSES]
+    counts = dict.fromkeys(ongoing, 0)
+    rows = Order.objects.filter(status__in=ongoing).values_list("status").annotate(n=Count("id")).order_by()
+    counts.update(dict(rows))
+    return counts

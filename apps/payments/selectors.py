@@ -9,7 +9,8 @@ from django.db.models import Q, QuerySet
 
 from apps.payments.errors import PaymentNotFound
 from apps.payments.gateways import get_gateway
-from apps.payments.models import PAYABLE_STATUSES, Payment, PaymentStatus
+from apps.payments.models import PAYABLE_STATUSES, Payment, PaymentStatus, StripeEvent
+from foodiefast.tally import tally_read
 
 # The API contract names Stripe as the provider the app's SDK talks to; the demo
 # gateway plays Stripe's part (``Payment.provider`` records which one really did).
@@ -89,3 +90,36 @@ def payments_to_reconcile(*, created_before: datetime, created_after: datetime) 
         .filter(Q(status__in=PAYABLE_STATUSES) | Q(status=PaymentStatus.AUTHORIZED, cancel_requested_at__isnull=False))
         .order_by("created_at")
     )
+
+
+# The shared tally counting declined payment attempts, by failure code (foodiefast.tally).
+PAYMENT_FAILURES = "payment_failures"
+# How many of the latest webhook events the lag reading looks at.
+WEBHOOK_LAG_WINDOW = 200
+
+
+def payment_failure_counts() -> dict[str, int]:
+    """Declined payment attempts so far, by failure code."""
+    return tally_read(PAYMENT_FAILURES)
+
+
+@dataclass(frozen=True)
+class WebhookLag:
+    processed_seconds: float  # the longest wait, creation to processing, among the latest processed
+    oldest_waiting_seconds: float  # how long the oldest unprocessed one has waited since its creation
+
+
+def stripe_webhook_lag(*, now: datetime) -> WebhookLag:
+    """How long Stripe events wait, from their creation at Stripe (the event's
+    ``created``) to their processing here, over the latest ``WEBHOOK_LAG_WINDOW``
+    events received (one indexed read of that many rows)."""
+    rows = StripeEvent.objects.order_by("-id").values_list("payload__created", "processed_at")[:WEBHOOK_LAG_WINDOW]
+    processed, waiting = 0.0, 0.0
+    for created, processed_at in rows:
+        if not isinstance(created, int | float):
+            continue
+        if processed_at is None:
+            waiting = max(waiting, now.timestamp() - created)
+        else:
+            processed = max(processed, processed_at.timestamp() - created)
+    return WebhookLag(processed_seconds=max(processed, 0.0), oldest_waiting_seconds=max(waiting, 0.0))

@@ -1,11 +1,10 @@
 """The web entry routes by what settings register, by dotted path: stream routes
 first, then edge handlers in order, then Django."""
 
-import asyncio
-
 from django.core.wsgi import get_wsgi_application
 
 from foodiefast.asgi import entry
+from tests.asgi_call import asgi_get
 
 seen: list[str] = []
 
@@ -29,30 +28,8 @@ async def answers_teapot(scope, receive, send):
 
 
 def call(app, path: str) -> tuple[int, bytes]:
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "root_path": "",
-        "headers": [(b"host", b"testserver")],
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 5000),
-    }
-    sent: list[dict] = []
-
-    async def receive():
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message):
-        sent.append(message)
-
-    asyncio.run(app(scope, receive, send))
-    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+    answer = asgi_get(app, path)
+    return answer.status, answer.body
 
 
 def test_streams_then_edge_handlers_then_django(settings, db):

@@ -29,6 +29,7 @@ from apps.menus.browse import rules
 from apps.menus.browse.clients import UNAVAILABLE, async_client, unavailable
 from foodiefast.localtime import local_today
 from foodiefast.logging import request_id_var
+from foodiefast.metrics import ROUTE_KEY
 from foodiefast.middleware import log_request, request_id_from
 
 # The browse paths and the kind of answer each stores (apps/menus/api/views.py).
@@ -38,6 +39,10 @@ ROUTES = [
     (re.compile(r"^/api/v1/chefs/[0-9a-fA-F-]{32,36}$"), "chef"),
 ]
 _JSON_RANGES = (b"application/json", b"application/*", b"*/*")
+
+
+# The URL pattern of each kind (config/urls.py), the route label of its answers.
+ROUTE_OF_KIND = {"dishes": "/api/v1/dishes", "chefs": "/api/v1/chefs", "chef": "/api/v1/chefs/<uuid:chef_id>"}
 
 
 def _kind(path: str) -> str | None:
@@ -130,6 +135,7 @@ async def serve_stored(scope, receive, send) -> bool:
         scope["headers"] = [*(h for h in scope["headers"] if h[0] != name), (name, found.token.encode())]
         return False
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+    scope[ROUTE_KEY] = ROUTE_OF_KIND[_kind(scope["path"])]
     await send(
         {
             "type": "http.response.start",

@@ -28,7 +28,9 @@ from apps.payments.gateways.base import (
     Intent,
 )
 from apps.payments.models import FINAL_STATUSES, STATUS_RANK, Payment, PaymentStatus, PaymentTransition
+from apps.payments.selectors import PAYMENT_FAILURES
 from foodiefast.events import Event, publish
+from foodiefast.tally import tally_add
 
 logger = logging.getLogger("apps.payments")
 
@@ -72,6 +74,7 @@ def _move_locked(payment: Payment, target: str, *, source: str, intent: Intent |
         payment.failure_code = intent.failure_code if intent else ""
         payment.failure_message = intent.failure_message if intent else ""
         event = PaymentFailed(**ids, failure_code=payment.failure_code)
+        tally_add(PAYMENT_FAILURES, payment.failure_code[:40] or "unknown")
     elif target == PaymentStatus.CANCELED:
         payment.canceled_at = now
         event = PaymentCanceled(**ids)

@@ -1,0 +1,112 @@
+"""/metrics through the Procfile's web process: two gunicorn workers, whichever
+answers a scrape shows the requests both served, and a worker's restart loses none."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.processes import start_web, wait_for
+from tests.prometheus import sample
+
+TOKEN = "e2e-metrics-token"
+HTTPS = {"X-Forwarded-Proto": "https"}
+SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def web_with_metrics(released, tmp_path_factory):
+    process = start_web({**released, "METRICS_TOKEN": TOKEN}, log_path=tmp_path_factory.mktemp("web-metrics") / "log")
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def gunicorn_workers(process) -> list[int]:
+    """The pids of the server's workers (the master's children)."""
+    pids = [process.popen.pid, *_children(process.popen.pid)]
+    # The shell running the Procfile's line (if it did not exec) names gunicorn too.
+    masters = [p for p in pids if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[1].endswith(b"gunicorn")]
+    return _children(masters[0])
+
+
+def metrics_files(pid: int) -> set[Path]:
+    """The figure files a worker has open (prometheus_client maps them in memory)."""
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    return {Path(m) for m in re.findall(r"(/\S*foodiefast-metrics-\S+\.db)$", maps, re.MULTILINE)}
+
+
+def scrape(base: str) -> str:
+    response = requests.get(f"{base}/metrics", headers={**SCRAPE, "Connection": "close"}, timeout=10)
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+def live_count(text: str) -> float:
+    return sample(
+        text, "foodiefast_http_requests_total", route="/health/live", method="GET", status="200", release="test"
+    )
+
+
+def test_metrics_need_the_token_on_plain_http(web_with_metrics):
+    base = web_with_metrics.base_url
+    assert requests.get(f"{base}/metrics", timeout=5).status_code == 401
+    assert requests.get(f"{base}/metrics", headers={"Authorization": "Bearer nope"}, timeout=5).status_code == 401
+    assert "foodiefast_release_info" in scrape(base)
+
+
+def test_every_scrape_sums_both_workers_and_a_restarted_worker_loses_nothing(web_with_metrics):
+    base = web_with_metrics.base_url
+    before = scrape(base)
+    features_labels = {"route": "/api/v1/features", "method": "GET", "status": "200", "release": "test"}
+
+    for _ in range(60):  # a new connection each: the kernel hands them to either worker
+        assert requests.get(f"{base}/health/live", headers={"Connection": "close"}, timeout=5).status_code == 200
+    for _ in range(20):
+        answer = requests.get(f"{base}/api/v1/features", headers={**HTTPS, "Connection": "close"}, timeout=5)
+        assert answer.status_code == 200
+
+    workers = gunicorn_workers(web_with_metrics)
+    assert len(workers) == 2
+    # Both workers served requests: each writes its own figure files, in one directory.
+    files = {pid: metrics_files(pid) for pid in workers}
+    assert all(files.values()), files
+    assert len({path.parent for paths in files.values() for path in paths}) == 1
+    directory = next(iter(files[workers[0]])).parent
+    for _ in range(8):  # whichever worker answers
+        text = scrape(base)
+        assert live_count(text) - live_count(before) == 60
+        assert (
+            sample(text, "foodiefast_http_requests_total", **features_labels)
+            - sample(before, "foodiefast_http_requests_total", **features_labels)
+            == 20
+        )
+
+    os.kill(workers[0], signal.SIGTERM)  # gunicorn starts another in its place
+    assert wait_for(
+        lambda: len(gunicorn_workers(web_with_metrics)) == 2 and workers[0] not in gunicorn_workers(web_with_metrics)
+    )
+    for _ in range(8):
+        assert live_count(scrape(base)) - live_count(before) == 60  # the old worker's requests still count
+
+    web_with_metrics.stop()
+    assert wait_for(lambda: not directory.exists())  # a server's figures live as long as it does
