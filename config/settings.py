@@ -402,6 +402,9 @@ METRICS_COLLECTORS = [
     "apps.payments.metrics.payment_failure_families",
     "apps.payments.metrics.webhook_lag_families",
 ]
+# Seconds each process keeps its copy of the feature flag table (foodiefast/flags.py):
+# an admin change reaches every process within this time.
+FEATURE_FLAGS_PROCESS_SECONDS = env.float("FEATURE_FLAGS_PROCESS_SECONDS", default=2.0)
 RELEASE_VERSION = (
     env.str("RELEASE_VERSION", default="")
     or env.str("HEROKU_SLUG_COMMIT", default="")

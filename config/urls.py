@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from foodiefast import health
+from foodiefast.features_api import FeaturesApi
 
 api_v1 = [
     path("", include("apps.accounts.api.urls")),
@@ -12,6 +13,7 @@ api_v1 = [
     path("", include("apps.chefs.api.urls")),
     path("", include("apps.menus.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("features", FeaturesApi.as_view(), name="features"),
 ]
 
 urlpatterns = [

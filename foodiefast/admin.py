@@ -1,9 +1,10 @@
 """The outbox and the mail queue for platform staff: what is still owed to which
 handler or recipient, how often it failed and why, and a way to send it again without
-waiting out its pause.
+waiting out its pause. Read-only: rows are written by ``publish`` and ``mail_request``
+and moved by the relays.
 
-Read-only: rows are written by ``publish`` and ``mail_request`` and moved by the
-relays. Staff-only by Django's permissions (chefs have none on kernel rows)."""
+And the feature flags, which staff edit: a flag's rollout share, changed in the list
+itself. Staff-only by Django's permissions (chefs have none on kernel rows)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from foodiefast.mail import mail_retry_now
-from foodiefast.models import MailMessage, OutboxMessage
+from foodiefast.models import FeatureFlag, MailMessage, OutboxMessage
 from foodiefast.outbox import outbox_retry_now
 
 
@@ -86,3 +87,11 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     def send_again_now(self, request, queryset):
         count = outbox_retry_now(message_ids=queryset.values_list("pk", flat=True))
         self.message_user(request, _("%d message(s) will be sent by the next relay.") % count, messages.SUCCESS)
+
+
+@admin.register(FeatureFlag)
+class FeatureFlagAdmin(admin.ModelAdmin):
+    list_display = ("name", "percent", "description", "updated_at")
+    list_editable = ("percent",)
+    search_fields = ("name", "description")
+    readonly_fields = ("updated_at",)

@@ -7,4 +7,5 @@ class FoodieFastConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from foodiefast import checks  # noqa: F401 - registers the kernel's system checks
+        # The kernel's system checks; the flag table forgotten when a flag is saved.
+        from foodiefast import checks, flags  # noqa: F401

@@ -1,11 +1,13 @@
-"""The kernel's tables: the event outbox (see :mod:`foodiefast.outbox`) and the
-mail queue (see :mod:`foodiefast.mail`)."""
+"""The kernel's tables: the event outbox (see :mod:`foodiefast.outbox`), the
+mail queue (see :mod:`foodiefast.mail`) and the feature flags (:mod:`foodiefast.flags`)."""
 
 from __future__ import annotations
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class OutboxMessage(models.Model):
@@ -88,3 +90,33 @@ class MailMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.object_id} -> {self.recipient}"
+
+
+class FeatureFlag(models.Model):
+    """A feature turned on for a share of users (see :mod:`foodiefast.flags`).
+
+    Rolled out to ``percent`` % of users: on for a user exactly when
+    ``crc32("<name>:<user id>") % 100 < percent``, so each user's answer is stable and
+    raising the share only adds users. Anonymous callers have it only at 100 %.
+    """
+
+    name = models.SlugField(
+        _("name"), max_length=100, unique=True, help_text=_("How the apps and services ask for it, e.g. new_checkout.")
+    )
+    percent = models.PositiveSmallIntegerField(
+        _("rollout (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Share of users who have it: 0 off for all, 100 on for all (anonymous callers too)."),
+    )
+    description = models.CharField(_("description"), max_length=255, blank=True, default="")
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = _("feature flag")
+        verbose_name_plural = _("feature flags")
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="feature_flag_percent_at_most_100")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.percent} %)"
