@@ -79,6 +79,7 @@ def entry(wsgi_application, *, threads: int):
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    metrics.flush()  # the last requests' counts, before the process goes
                     await send({"type": "lifespan.shutdown.complete"})
                     return
         if scope["type"] != "http":

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.processes import start_web, wait_for
 from tests.prometheus import sample
@@ -55,6 +57,21 @@ def metrics_files(pid: int) -> set[Path]:
     return {Path(m) for m in re.findall(r"(/\S*foodiefast-metrics-\S+\.db)$", maps, re.MULTILINE)}
 
 
+def own_figures(paths: set[Path]) -> str:
+    """One worker's figures alone, as text."""
+    registry = CollectorRegistry()
+    registry.register(_Merged(paths))
+    return generate_latest(registry).decode()
+
+
+class _Merged:
+    def __init__(self, paths: set[Path]) -> None:
+        self.paths = [str(p) for p in paths]
+
+    def collect(self):
+        return MultiProcessCollector.merge(self.paths, accumulate=True)
+
+
 def scrape(base: str) -> str:
     response = requests.get(f"{base}/metrics", headers={**SCRAPE, "Connection": "close"}, timeout=10)
     assert response.status_code == 200, response.text
@@ -79,18 +96,29 @@ def test_every_scrape_sums_both_workers_and_a_restarted_worker_loses_nothing(web
     before = scrape(base)
     features_labels = {"route": "/api/v1/features", "method": "GET", "status": "200", "release": "test"}
 
-    for _ in range(60):  # a new connection each: the kernel hands them to either worker
-        assert requests.get(f"{base}/health/live", headers={"Connection": "close"}, timeout=5).status_code == 200
-    for _ in range(20):
-        answer = requests.get(f"{base}/api/v1/features", headers={**HTTPS, "Connection": "close"}, timeout=5)
-        assert answer.status_code == 200
+    def get(path: str, headers: dict) -> int:
+        return requests.get(f"{base}{path}", headers={**headers, "Connection": "close"}, timeout=10).status_code
 
     workers = gunicorn_workers(web_with_metrics)
     assert len(workers) == 2
-    # Both workers served requests: each writes its own figure files, in one directory.
+    # Each worker in turn takes every new connection while the other is stopped
+    # (briefly: well within gunicorn's 30 s timeout).
+    for paused in workers:
+        os.kill(paused, signal.SIGSTOP)
+        try:
+            assert [get("/health/live", {}) for _ in range(30)] == [200] * 30
+            assert [get("/api/v1/features", HTTPS) for _ in range(10)] == [200] * 10
+        finally:
+            os.kill(paused, signal.SIGCONT)
+
+    # Each worker writes its counts at least every half second.
+    assert wait_for(lambda: live_count(scrape(base)) - live_count(before) == 60, timeout=15)
+    # Each worker writes figure files of its own, in the server's one directory.
     files = {pid: metrics_files(pid) for pid in workers}
-    assert all(files.values()), files
     assert len({path.parent for paths in files.values() for path in paths}) == 1
+    served = {pid: live_count(own_figures(paths)) for pid, paths in files.items()}
+    assert all(count >= 30 for count in served.values()), served
+    assert sum(served.values()) == live_count(scrape(base))
     directory = next(iter(files[workers[0]])).parent
     for _ in range(8):  # whichever worker answers
         text = scrape(base)
