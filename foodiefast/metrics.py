@@ -18,7 +18,9 @@ Django (health probes, stored browse answers) count too:
 - ``foodiefast_open_streams{release}``: event streams open now (:func:`stream_open`).
 
 ``release`` is ``RELEASE_VERSION`` (or the commit), so a canary and the stable
-release scraped into one Prometheus are told apart. Figures that live in the broker
+release scraped into one Prometheus are told apart. Requests are counted in process
+memory and written to the shared files every ``FLUSH_SECONDS`` (:class:`_Pending`):
+the figures are at most half a second behind. Figures that live in the broker
 or the database are read when scraped (:func:`scrape_time_families`): Celery queue
 depth here, the apps' own through ``METRICS_COLLECTORS``, each bounded in time and
 reported by ``foodiefast_metrics_collector_up`` (0 when it failed).
