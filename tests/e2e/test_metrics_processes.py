@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import time
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,19 @@ def live_count(text: str) -> float:
     )
 
 
+def settled_scrape(base: str) -> str:
+    """A scrape once the workers have written what they counted so far (the start-up
+    probes included): two scrapes a second apart agree."""
+    previous = scrape(base)
+    for _ in range(20):
+        time.sleep(1)
+        current = scrape(base)
+        if live_count(current) == live_count(previous):
+            return current
+        previous = current
+    raise AssertionError("the /health/live count never settled")
+
+
 def test_metrics_need_the_token_on_plain_http(web_with_metrics):
     base = web_with_metrics.base_url
     assert requests.get(f"{base}/metrics", timeout=5).status_code == 401
@@ -93,7 +107,7 @@ def test_metrics_need_the_token_on_plain_http(web_with_metrics):
 
 def test_every_scrape_sums_both_workers_and_a_restarted_worker_loses_nothing(web_with_metrics):
     base = web_with_metrics.base_url
-    before = scrape(base)
+    before = settled_scrape(base)
     features_labels = {"route": "/api/v1/features", "method": "GET", "status": "200", "release": "test"}
 
     def get(path: str, headers: dict) -> int:
