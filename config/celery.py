@@ -59,4 +59,16 @@ app.conf.beat_schedule = {
         "schedule": crontab(minute="*/5"),
         "options": {"expires": 290},
     },
+    # Deliveries ready and unclaimed for UNCLAIMED_ALERT_MINUTES alert staff (once each).
+    "tracking-unclaimed-alert": {
+        "task": "apps.tracking.tasks.deliveries_alert_unclaimed_task",
+        "schedule": 30.0,
+        "options": {"expires": 30},
+    },
+    # Delivery trails older than LOCATION_RETENTION_DAYS (GDPR).
+    "tracking-trail-purge": {
+        "task": "apps.tracking.tasks.trail_purge_task",
+        "schedule": crontab(minute=37),
+        "options": {"expires": 3000},
+    },
 }

@@ -316,7 +316,10 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "SERVE_AUTHENTICATION": [],
-    "ENUM_NAME_OVERRIDES": {"OrderStatusEnum": "apps.orders.models.OrderStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "OrderStatusEnum": "apps.orders.models.OrderStatus",
+        "DeliveryStatusEnum": "apps.tracking.models.DeliveryStatus",
+    },
 }
 
 # ---------------------------------------------------------------------------
@@ -443,6 +446,16 @@ COURIER_SPEED_KMH = env.int("COURIER_SPEED_KMH", default=15)
 # one (delivered or cancelled), for clients reconnecting with Last-Event-ID.
 TRACKING_CHANNEL_TTL_SECONDS = env.int("TRACKING_CHANNEL_TTL_SECONDS", default=24 * 60 * 60)
 TRACKING_CHANNEL_ENDED_TTL_SECONDS = env.int("TRACKING_CHANNEL_ENDED_TTL_SECONDS", default=60 * 60)
+# Couriers see deliveries whose kitchen lies within this distance of their position.
+DISPATCH_RADIUS_KM = env.float("DISPATCH_RADIUS_KM", default=5.0)
+# A delivery ready for pickup that nobody claimed for this long alerts staff (once).
+UNCLAIMED_ALERT_MINUTES = env.int("UNCLAIMED_ALERT_MINUTES", default=5)
+# Delivery trails (couriers' positions) are purged after this many days (GDPR).
+LOCATION_RETENTION_DAYS = env.int("LOCATION_RETENTION_DAYS", default=30)
+# The trail keeps at most one point per TRAIL_MIN_SECONDS per delivery, unless the
+# courier moved TRAIL_MIN_METRES since the last kept point.
+TRAIL_MIN_SECONDS = env.int("TRAIL_MIN_SECONDS", default=15)
+TRAIL_MIN_METRES = env.int("TRAIL_MIN_METRES", default=100)
 # How long a browse answer (menu, kitchens near a point) is served from the cache;
 # edits invalidate it at once, this only bounds how stale `is_open` can be.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)

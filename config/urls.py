@@ -14,6 +14,7 @@ api_v1 = [
     path("", include("apps.menus.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("features", FeaturesApi.as_view(), name="features"),
+    path("", include("apps.tracking.api.urls")),
 ]
 
 urlpatterns = [

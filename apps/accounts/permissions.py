@@ -23,3 +23,13 @@ class IsCustomer(BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.CUSTOMER)
+
+
+class IsCourier(BasePermission):
+    """The courier API (``/api/v1/courier/*``): signed-in couriers only; other roles get 403."""
+
+    message = "Only couriers may use the courier API."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        return bool(user and user.is_authenticated and getattr(user, "role", None) == Role.COURIER)

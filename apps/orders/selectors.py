@@ -4,7 +4,7 @@ payment block an order shows."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
@@ -24,6 +24,7 @@ from apps.orders.models import (
     OrderStatus,
 )
 from apps.payments.selectors import Checkout, payment_checkouts_for
+from apps.tracking.selectors import CourierShown, Eta, delivery_tracking
 
 
 def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -122,3 +123,32 @@ def order_count_by_status() -> dict[str, int]:
     rows = Order.objects.filter(status__in=ongoing).values_list("status").annotate(n=Count("id")).order_by()
     counts.update(dict(rows))
     return counts
+
+@dataclass(frozen=True)
+class OrderTracking:
+    """What ``GET /orders/{id}/tracking`` shows: the order's status, the courier
+    (None before assignment and once the order ended), the ETA, the two points."""
+
+    status: str
+    courier: CourierShown | None
+    eta: Eta
+    pickup: tuple[float, float] | None
+    dropoff: tuple[float, float]
+
+
+def order_tracking_for_customer(*, customer: User, order_id: UUID | str) -> OrderTracking:
+    """The customer's own order's tracking, in every status; raises ``OrderNotFound``
+    for anyone else's. Two queries (the order and its kitchen, the delivery), three
+    when Redis has no position for the courier."""
+    order = Order.objects.select_related("kitchen").filter(customer=customer, pk=order_id).first()
+    if order is None:
+        raise OrderNotFound()
+    kitchen = order.kitchen
+    pickup = (kitchen.lat, kitchen.lng) if kitchen.lat is not None and kitchen.lng is not None else None
+    dropoff = (order.delivery_lat, order.delivery_lng)
+    if order.status in FINAL_STATUSES:
+        return OrderTracking(status=order.status, courier=None, eta=Eta.unknown(), pickup=pickup, dropoff=dropoff)
+    tracking = delivery_tracking(reference=str(order.pk))
+    return OrderTracking(
+        status=order.status, courier=tracking.courier, eta=tracking.eta, pickup=pickup, dropoff=dropoff
+    )

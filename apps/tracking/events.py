@@ -7,6 +7,18 @@ from foodiefast.events import Event
 
 
 @dataclass(frozen=True)
+class DeliveryClaimed(Event):
+    """A courier claimed the delivery (``distance_km`` from their last position to
+    the kitchen, or None when they never gave one)."""
+
+    reference: str
+    delivery_id: str
+    courier_id: str
+    at: str  # ISO 8601, UTC
+    distance_km: float | None = None
+
+
+@dataclass(frozen=True)
 class DeliveryPickedUp(Event):
     """The assigned courier picked the order up at the kitchen."""
 

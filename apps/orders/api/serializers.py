@@ -163,3 +163,37 @@ class ReviewOutput(serializers.Serializer):
     rating = serializers.IntegerField()
     comment = serializers.CharField()
     created_at = serializers.DateTimeField()
+
+
+# ---------------------------------------------------------------------------
+# Tracking
+# ---------------------------------------------------------------------------
+
+
+class PointOutput(serializers.Serializer):
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+
+
+class TrackedCourierOutput(serializers.Serializer):
+    name = serializers.CharField(help_text="The courier's first name")
+    lat = serializers.FloatField()
+    lng = serializers.FloatField()
+    updated_at = serializers.DateTimeField()
+
+
+class TrackingOutput(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    courier = TrackedCourierOutput(allow_null=True, help_text="Null until a courier is assigned, and once it ended")
+    eta_minutes = serializers.IntegerField(allow_null=True, source="eta.minutes")
+    estimated_arrival_at = serializers.DateTimeField(allow_null=True, source="eta.arrival_at")
+    pickup = serializers.SerializerMethodField()
+    dropoff = serializers.SerializerMethodField()
+
+    @extend_schema_field(PointOutput(allow_null=True))
+    def get_pickup(self, tracking) -> dict | None:
+        return {"lat": tracking.pickup[0], "lng": tracking.pickup[1]} if tracking.pickup else None
+
+    @extend_schema_field(PointOutput)
+    def get_dropoff(self, tracking) -> dict:
+        return {"lat": tracking.dropoff[0], "lng": tracking.dropoff[1]}

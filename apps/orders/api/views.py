@@ -23,6 +23,7 @@ from apps.orders.api.serializers import (
     RejectInput,
     ReviewInput,
     ReviewOutput,
+    TrackingOutput,
 )
 from apps.orders.models import CHEF_VISIBLE_STATUSES
 from foodiefast.errors import InvalidInput
@@ -162,6 +163,22 @@ class OrderReviewApi(APIView):
         data.is_valid(raise_exception=True)
         review = services.order_review(customer=request.user, order_id=order_id, **data.validated_data)
         return Response(ReviewOutput(review).data, status=status.HTTP_201_CREATED)
+
+
+class OrderTrackingApi(APIView):
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        responses={200: TrackingOutput},
+        tags=["orders"],
+        summary="Where my order is: the courier's position and the ETA",
+        description="In every status. `courier` is null until a courier is assigned and again once the order "
+        "is delivered or cancelled; `eta_minutes` and `estimated_arrival_at` count the preparation left "
+        "before pickup and the distances at `COURIER_SPEED_KMH` (null when unknown).",
+    )
+    def get(self, request, order_id):
+        tracking = selectors.order_tracking_for_customer(customer=request.user, order_id=order_id)
+        return Response(TrackingOutput(tracking).data)
 
 
 # ---------------------------------------------------------------------------

@@ -21,7 +21,9 @@ from apps.orders import events
 from apps.orders.errors import OrderInvalidTransition, OrderNotFound
 from apps.orders.models import MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
 from apps.orders.services.notifications import order_notify_locked
+from apps.tracking.services import delivery_cancel, delivery_mark_ready, delivery_open
 from foodiefast.events import Event, publish
+from foodiefast.geo import Point
 
 logger = logging.getLogger("apps.orders")
 
@@ -86,12 +88,40 @@ def order_move_locked(
         order.money_outcome = money_outcome_of(previous)
     order.save()
     OrderEvent.objects.create(order=order, status=target, at=now, actor=actor, reason=reason[:500])
+    _delivery_follows(order, previous=previous, at=now)
     event = _event_for(order, previous=previous, at=now)
     if event is not None:
         publish(event)
     if notify:
         order_notify_locked(order, at=now)
     logger.info("order %s: %s -> %s (%s)", order.pk, previous, target, actor)
+
+
+def _delivery_follows(order: Order, *, previous: str, at: datetime) -> None:
+    """Tracking follows the order in the same transaction: acceptance opens the
+    delivery (the order id as its reference, the kitchen as pickup, the door as
+    drop-off, ready after the preparation time), ready makes it pickable, and a
+    cancelled accepted or ready order cancels it."""
+    reference = str(order.pk)
+    if order.status == S.ACCEPTED:
+        kitchen = order.kitchen
+        if kitchen.lat is None or kitchen.lng is None:  # approved kitchens always have one
+            logger.error("order %s: kitchen %s has no location; no delivery opened", order.pk, kitchen.pk)
+            return
+        delivery_open(
+            reference=reference,
+            pickup=Point(kitchen.lat, kitchen.lng),
+            pickup_address=kitchen.address,
+            dropoff=Point(order.delivery_lat, order.delivery_lng),
+            dropoff_address=order.delivery_address,
+            instructions=order.delivery_instructions,
+            phone=order.delivery_phone,
+            expected_ready_at=at + timedelta(minutes=order.prep_minutes or kitchen.prep_minutes or 0),
+        )
+    elif order.status == S.READY_FOR_PICKUP:
+        delivery_mark_ready(reference=reference, at=at)
+    elif order.status == S.CANCELLED and previous in (S.ACCEPTED, S.READY_FOR_PICKUP):
+        delivery_cancel(reference=reference, at=at)
 
 
 def _event_for(order: Order, *, previous: str, at: datetime) -> Event | None:
