@@ -7,6 +7,7 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.test import TestCase
 from django.urls import reverse
 from django.utils import timezone
 
@@ -15,6 +16,10 @@ from apps.tracking.models import Delivery
 from foodiefast.geo import Point
 from tests.factories.accounts import UserFactory
 from tests.factories.chefs import PARIS
+
+# Orders placed, paid (at localstripe) and accepted for real, for the tests of the
+# order's tracking.
+from tests.orders.conftest import chef_app, customer_app, dish, kitchen, paid_order, pay, placed, stripe_double
 
 KITCHEN = Point(*PARIS)  # the Louvre
 DOOR = Point(48.8566, 2.3522)  # Hôtel de Ville, about 1.3 km away
@@ -58,18 +63,35 @@ def courier_app(make_client, courier):
     return make_client(courier)
 
 
+def commits():
+    """``with commits():`` runs what the block's commits owe (events and the outbox
+    relay, eager here; Redis copies) at its end, as a request's end would."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
+
+
+def _committed(request):
+    """Each call of the courier's app is a request of its own: what waits for its
+    commit runs before the next one, as in production."""
+    with commits():
+        return request()
+
+
 def go_online(client, point: Point = NEAR_KITCHEN, *, online: bool = True):
-    return client.post(reverse("v1:courier-availability"), {"online": online, "lat": point.lat, "lng": point.lng})
+    body = {"online": online, "lat": point.lat, "lng": point.lng}
+    return _committed(lambda: client.post(reverse("v1:courier-availability"), body))
 
 
 def step(client, delivery, action: str):
     """POST /courier/deliveries/{id}/<action> (claim, release, pickup, deliver)."""
-    return client.post(reverse(f"v1:courier-{action}", args=[delivery.pk]))
+    return _committed(lambda: client.post(reverse(f"v1:courier-{action}", args=[delivery.pk])))
 
 
 def ping(client, body):
-    return client.post(reverse("v1:courier-location"), body, format="json")
+    return _committed(lambda: client.post(reverse("v1:courier-location"), body, format="json"))
 
 
 def available(client):
     return client.get(reverse("v1:courier-available"))
+
+
+__all__ = ["chef_app", "customer_app", "dish", "kitchen", "paid_order", "pay", "placed", "stripe_double"]

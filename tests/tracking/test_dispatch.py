@@ -89,13 +89,12 @@ def test_the_available_list_costs_the_same_queries_for_1_or_30_deliveries(courie
 
 
 def test_a_claim_assigns_the_courier_records_why_and_shows_the_phone_to_them_only(
-    courier, courier_app, make_client, committed, announced
+    courier, courier_app, make_client, announced
 ):
     delivery = open_delivery()
     go_online(courier_app)
 
-    with committed():
-        claimed = step(courier_app, delivery, "claim")
+    claimed = step(courier_app, delivery, "claim")
 
     assert claimed.status_code == 200, claimed.json()
     body = claimed.json()
@@ -129,15 +128,14 @@ def test_a_courier_holding_a_delivery_is_busy(courier_app):
     assert step(courier_app, first, "claim").status_code == 200
 
 
-def test_release_before_pickup_offers_it_again_with_an_audit_row(courier, courier_app, make_client, committed):
+def test_release_before_pickup_offers_it_again_with_an_audit_row(courier, courier_app, make_client):
     delivery = open_delivery()
     go_online(courier_app)
     step(courier_app, delivery, "claim")
     stranger = make_client(UserFactory(courier=True))
 
     assert step(stranger, delivery, "release").status_code == 404
-    with committed():
-        released = step(courier_app, delivery, "release")
+    released = step(courier_app, delivery, "release")
 
     assert released.status_code == 200
     assert released.json()["status"] == "waiting"
@@ -147,11 +145,10 @@ def test_release_before_pickup_offers_it_again_with_an_audit_row(courier, courie
     assert step(courier_app, delivery, "release").status_code == 404  # no longer theirs
 
 
-def test_pickup_needs_the_order_ready_and_deliver_needs_the_pickup(courier_app, make_client, committed, announced):
+def test_pickup_needs_the_order_ready_and_deliver_needs_the_pickup(courier_app, make_client, announced):
     delivery = open_delivery()
     go_online(courier_app)
-    with committed():
-        step(courier_app, delivery, "claim")
+    step(courier_app, delivery, "claim")
     stranger = make_client(UserFactory(courier=True))
 
     early = step(courier_app, delivery, "pickup")
@@ -162,16 +159,14 @@ def test_pickup_needs_the_order_ready_and_deliver_needs_the_pickup(courier_app, 
 
     delivery_mark_ready(reference=delivery.reference)
     assert step(stranger, delivery, "pickup").status_code == 404
-    with committed():
-        picked = step(courier_app, delivery, "pickup")
+    picked = step(courier_app, delivery, "pickup")
     assert picked.status_code == 200
     assert picked.json()["status"] == "picked_up"
     late_release = step(courier_app, delivery, "release")
     assert (late_release.status_code, late_release.json()["code"]) == (409, "invalid_transition")
 
     assert step(stranger, delivery, "deliver").status_code == 404
-    with committed():
-        delivered = step(courier_app, delivery, "deliver")
+    delivered = step(courier_app, delivery, "deliver")
     assert delivered.status_code == 200
     assert delivered.json()["status"] == "delivered"
     # the door's address and phone are forgotten once delivered
