@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.selectors import staff_list_to_alert
 from apps.tracking import positions, selectors
+from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_publish
 from apps.tracking.errors import (
     AlreadyClaimed,
     CourierBusy,
@@ -254,8 +255,14 @@ def delivery_claim(*, courier: User, delivery_id: UUID | str) -> Delivery:
 
 
 def _announce_claimed(delivery: Delivery, fix: Fix) -> None:
+    """After the claim's commit: the courier's last known position on the order's
+    channel, so the customer sees them at once (a Redis outage is logged: the next
+    ping publishes again)."""
     duty = selectors.courier_duty(courier_id=delivery.courier_id)
-    _announce_position(reference=delivery.reference, duty=duty, fix=fix)
+    try:
+        _announce_position(reference=delivery.reference, duty=duty, fix=fix)
+    except ChannelUnavailable:
+        logger.warning("delivery %s: claimed position not published", delivery.pk)
 
 
 def delivery_release(*, courier: User, delivery_id: UUID | str) -> Delivery:
@@ -338,8 +345,10 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     order's channel with the ETA; the trail keeps a downsampled few in PostgreSQL.
     Usually one Redis round trip; PostgreSQL is read when Redis has no copy of the
     courier's duty and written when the trail keeps a point. Whether the position
-    was published. Raises ``CourierOffDuty`` (offline, no delivery) and
-    ``PositionsUnavailable`` (Redis unreachable: nothing recorded)."""
+    was published. Raises ``CourierOffDuty`` (offline, no delivery),
+    ``PositionsUnavailable`` (Redis unreachable: nothing recorded) and
+    ``ChannelUnavailable`` (Redis failed between the two calls: recorded, not
+    published; the next ping publishes)."""
     courier_id = str(courier.pk)
     try:
         pinged = positions.ping(courier_id=courier_id, points=points)
@@ -387,9 +396,10 @@ def _announce_position(*, reference: str, duty: positions.Duty, fix: Fix) -> Non
     location_announce(reference=reference, data=location_event(duty=duty, fix=fix))
 
 
-def location_announce(*, reference: str, data: dict) -> None:
-    """Publish a ``location`` event on the order's channel (the stream's source)."""
-    logger.debug("location of %s: %s", reference, data)
+def location_announce(*, reference: str, data: dict) -> str:
+    """Publish a ``location`` event on the order's channel (the customer's stream
+    follows it); its id. Raises ``ChannelUnavailable`` when Redis is unreachable."""
+    return channel_publish(reference=reference, kind=LOCATION, data=data)
 
 
 # ---------------------------------------------------------------------------

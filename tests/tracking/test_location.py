@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone
 
 from apps.tracking import positions, services
+from apps.tracking.channel import channel_events_since
 from apps.tracking.models import TrailPoint
 from tests.tracking.conftest import DOOR, KITCHEN, NEAR_KITCHEN, go_online, open_delivery, ping, step
 
@@ -165,3 +166,35 @@ def test_the_trail_is_purged_after_the_retention_period(courier, on_delivery, se
     assert services.trail_purge(now=now) == 1
 
     assert [p.recorded_at.date() for p in TrailPoint.objects.all()] == [(now - dt.timedelta(days=29)).date()]
+
+
+def test_the_newest_point_is_published_on_the_orders_channel_with_the_eta(courier_app, on_delivery, settings):
+    settings.COURIER_SPEED_KMH = 15
+    before = channel_events_since(reference=on_delivery.reference)
+
+    batch = [{"lat": KITCHEN.lat, "lng": KITCHEN.lng}, {"lat": DOOR.lat + 0.001, "lng": DOOR.lng}]
+    assert ping(courier_app, batch).status_code == 202
+
+    events = channel_events_since(reference=on_delivery.reference)[len(before) :]
+    assert [e.kind for e in events] == ["location"]  # the newest point only
+    data = events[0].data
+    assert set(data) == {"lat", "lng", "updated_at", "eta_minutes", "estimated_arrival_at"}
+    assert (data["lat"], data["lng"]) == (DOOR.lat + 0.001, DOOR.lng)
+    # not picked up: the preparation left (20 min) outlasts the ride back to the kitchen
+    assert 20 <= data["eta_minutes"] <= 27
+    assert dt.datetime.fromisoformat(data["estimated_arrival_at"]) > timezone.now() + dt.timedelta(minutes=19)
+
+
+def test_a_claim_publishes_the_position_the_courier_last_gave(on_delivery):
+    [claimed] = channel_events_since(reference=on_delivery.reference)
+
+    assert claimed.kind == "location"
+    assert (claimed.data["lat"], claimed.data["lng"]) == (NEAR_KITCHEN.lat, NEAR_KITCHEN.lng)
+    assert claimed.data["eta_minutes"] is not None
+
+
+def test_an_idle_courier_publishes_nothing(courier_app):
+    delivery = open_delivery()
+    go_online(courier_app)
+    assert ping(courier_app, {"lat": 48.86, "lng": 2.34}).status_code == 202
+    assert channel_events_since(reference=delivery.reference) == []
