@@ -27,10 +27,14 @@ from schemathesis.pytest.lazy import get_all_tests
 from schemathesis.specs.openapi import checks
 
 from config.wsgi import application
+from apps.tracking.services import courier_set_availability, delivery_open
+from foodiefast.geo import Point
+from tests.factories.accounts import UserFactory
 from tests.factories.chefs import PARIS, KitchenFactory, OpeningHoursFactory
 from tests.factories.menus import DishFactory
 
-pytestmark = pytest.mark.django_db
+# Dozens of operations x 50 examples each: minutes on a busy 2-core machine.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(900)]
 
 MAX_EXAMPLES = 50
 SEED = 20261130
@@ -75,10 +79,17 @@ def _bearer(user) -> str:
 
 @pytest.fixture
 def kitchen(db):
-    """An approved chef's kitchen at the Louvre with opening hours and a dish."""
+    """An approved chef's kitchen at the Louvre with opening hours and a dish, and a
+    delivery from it waiting for a courier."""
     kitchen = KitchenFactory()
     OpeningHoursFactory(kitchen=kitchen)
     DishFactory(kitchen=kitchen)
+    kitchen.delivery = delivery_open(
+        reference="00000000-0000-4000-8000-000000000001",
+        pickup=Point(*PARIS),
+        dropoff=Point(48.8566, 2.3522),
+        dropoff_address="12 rue de Rivoli, 75004 Paris",
+    )
     return kitchen
 
 
@@ -92,10 +103,24 @@ def chef_bearer(kitchen) -> str:
     return _bearer(kitchen.chef)
 
 
+@pytest.fixture
+def courier_bearer(kitchen) -> str:
+    """A courier online near the kitchen."""
+    courier = UserFactory(courier=True)
+    courier_set_availability(courier=courier, online=True, lat=PARIS[0], lng=PARIS[1])
+    return _bearer(courier)
+
+
 def _aim_at(case, kitchen) -> None:
-    """Point a generated case at the data: the kitchen's and its dish's ids in the path,
-    the kitchen's location as the point, so answers with content are checked too."""
-    known = {"chef_id": str(kitchen.pk), "dish_id": str(kitchen.dishes.get().pk)}
+    """Point a generated case at the data: the kitchen's, its dish's and its
+    delivery's ids in the path, the kitchen's location as the point, so answers with
+    content are checked too."""
+    known = {
+        "chef_id": str(kitchen.pk),
+        "dish_id": str(kitchen.dishes.get().pk),
+        "delivery_id": str(kitchen.delivery.pk),
+        "order_id": kitchen.delivery.reference,
+    }
     for name in set(case.path_parameters or {}) & set(known):
         case.path_parameters[name] = known[name]
     if case.query and {"lat", "lng"} <= set(case.query):
@@ -146,5 +171,11 @@ def test_a_customer_gets_the_answers_the_schema_documents(served_schema, custome
 
 def test_a_chef_gets_the_answers_the_schema_documents(served_schema, chef_bearer, kitchen):
     failures = _conformance_failures(served_schema, chef_bearer, kitchen)
+
+    assert not failures, _report(failures)
+
+
+def test_a_courier_gets_the_answers_the_schema_documents(served_schema, courier_bearer, kitchen):
+    failures = _conformance_failures(served_schema, courier_bearer, kitchen)
 
     assert not failures, _report(failures)
