@@ -368,10 +368,70 @@ LOCALSTRIPE_WEB_ENV = {
 }
 
 
+# ---------------------------------------------------------------------------
+# Courier location pings
+# ---------------------------------------------------------------------------
+
+PING_COURIERS = 16
+
+
+def _couriers_on_delivery() -> dict[str, Any]:
+    """Couriers online at the Louvre, each holding a claimed delivery of its own
+    (opened and claimed through tracking's services, as the API does)."""
+    import uuid
+
+    from apps.accounts.models import User
+    from apps.tracking.models import Delivery
+    from apps.tracking.services import courier_set_availability, delivery_claim, delivery_open
+    from foodiefast.geo import Point
+
+    ids = []
+    for n in range(PING_COURIERS):
+        courier, _ = User.objects.get_or_create(
+            email=f"bench-courier-{n}@foodiefast.bench", defaults={"full_name": f"Bench Courier {n}", "role": "courier"}
+        )
+        courier_set_availability(courier=courier, online=True, lat=48.8615, lng=2.3365)
+        if not Delivery.objects.filter(courier=courier, status="claimed").exists():
+            delivery = delivery_open(
+                reference=str(uuid.uuid4()), pickup=Point(48.861, 2.336), dropoff=Point(48.8566, 2.3522)
+            )
+            delivery_claim(courier=courier, delivery_id=delivery.pk)
+        ids.append(str(courier.pk))
+    return {"courier_ids": ids}
+
+
+def _pings(context: dict[str, Any]) -> str:
+    """One point per request (the server's time), the couriers' tokens in turn."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import User
+
+    tokens = [f'"Bearer {AccessToken.for_user(user)}"' for user in User.objects.filter(pk__in=context["courier_ids"])]
+    return "\n".join(
+        [
+            'wrk.headers["Content-Type"] = "application/json"',
+            f"local tokens = {{{','.join(tokens)}}}",
+            "local counter = 1",
+            "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
+            "local n = 0",
+            "function request()",
+            "  n = n + 1",
+            '  wrk.headers["Authorization"] = tokens[((id * 7 + n) % #tokens) + 1]',
+            '  local body = string.format(\'{"lat": %.6f, "lng": 2.3400}\', 48.8600 - (n % 100) / 100000)',
+            '  return wrk.format("POST", nil, nil, body)',
+            "end",
+        ]
+    )
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(name="health_live", path="/health/live"),
     Scenario(name="me", path="/api/v1/me", headers={"Authorization": "Bearer {token}"}, setup=_customer_token),
     Scenario(name="stripe_webhook", path="/api/v1/payments/stripe/webhook", method="POST", lua=_signed_webhooks),
+    # A courier on a delivery posts one point: the position in Redis, the order's channel, a trail point at times.
+    Scenario(
+        name="courier_location", path="/api/v1/courier/location", method="POST", lua=_pings, setup=_couriers_on_delivery
+    ),
     # The same point and filters again and again: served from the cache, stock laid over live.
     Scenario(name="dishes_cached", path=f"/api/v1/dishes?{BROWSE_POINT}", setup=_browse_menu),
     Scenario(
