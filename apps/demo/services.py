@@ -22,6 +22,7 @@ from apps.chefs.services import (
 )
 from apps.menus.selectors import dish_list_for_chef
 from apps.menus.services import dish_create, dish_update
+from apps.tracking.services import courier_set_availability
 
 DATA_FILE = Path(__file__).with_name("data.json")
 
@@ -99,4 +100,16 @@ def demo_seed(*, data: dict[str, Any] | None = None) -> DemoSeeded:
         if not any(login.email == spec["chef"]["email"] for login in logins):
             label = "chef" if spec["approved"] else "chef (waiting)"
             logins.append(DemoLogin(label, spec["chef"]["email"], password))
+    _couriers_online(data, near=approved[0] if approved else None)
     return DemoSeeded(logins=logins, approved=approved, waiting=waiting)
+
+
+def _couriers_online(data: dict[str, Any], *, near: Kitchen | None) -> None:
+    """The demo couriers go online at the first approved kitchen, so they see its
+    deliveries as soon as an order is accepted."""
+    if near is None or near.lat is None or near.lng is None:
+        return
+    for spec in data["users"]:
+        if spec["role"] == Role.COURIER:
+            courier = user_get_by_email(email=spec["email"])
+            courier_set_availability(courier=courier, online=True, lat=near.lat, lng=near.lng)
