@@ -26,8 +26,8 @@ from schemathesis.core.failures import FailureGroup
 from schemathesis.pytest.lazy import get_all_tests
 from schemathesis.specs.openapi import checks
 
-from config.wsgi import application
 from apps.tracking.services import courier_set_availability, delivery_open
+from config.wsgi import application
 from foodiefast.geo import Point
 from tests.factories.accounts import UserFactory
 from tests.factories.chefs import PARIS, KitchenFactory, OpeningHoursFactory
