@@ -10,7 +10,7 @@ last), 415 (a body not sent as ``application/json``), 429 and 503 (with
 from __future__ import annotations
 
 from drf_spectacular.openapi import AutoSchema as _AutoSchema
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 
@@ -29,6 +29,23 @@ ValidationErrorBody = inline_serializer(
         "fields": serializers.DictField(child=serializers.ListField(child=serializers.CharField())),
     },
 )
+# The paging parameters of every list (foodiefast.pagination).
+PAGING = [
+    OpenApiParameter("page", {"type": "integer", "minimum": 1}, OpenApiParameter.QUERY, description="From 1"),
+    OpenApiParameter(
+        "page_size",
+        {"type": "integer", "minimum": 1, "maximum": 100},
+        OpenApiParameter.QUERY,
+        description="Up to 100 (default 20)",
+    ),
+]
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """An operation's documented error: the error body, with what its codes mean."""
+    return OpenApiResponse(Error, description=description)
+
+
 RETRY_AFTER = {
     "Retry-After": {"schema": {"type": "integer", "minimum": 1}, "description": "Seconds to wait before trying again."}
 }

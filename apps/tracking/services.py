@@ -283,22 +283,30 @@ def delivery_release(*, courier: User, delivery_id: UUID | str) -> Delivery:
     return delivery
 
 
-def delivery_pick_up(*, courier: User, delivery_id: UUID | str) -> Delivery:
-    """``claimed → picked_up`` once the food is ready (the order is
-    ``ready_for_pickup``); announces ``DeliveryPickedUp`` (the order follows). Raises
-    ``DeliveryNotFound`` (not theirs) and ``DeliveryInvalidTransition``."""
+def _courier_step(
+    courier: User,
+    delivery_id: UUID | str,
+    *,
+    source: str,
+    target: str,
+    event: type[DeliveryPickedUp] | type[DeliveryCompleted],
+) -> Delivery:
+    """Move the courier's own delivery ``source → target`` and announce ``event``
+    (the order follows through the outbox)."""
     now = timezone.now()
     with transaction.atomic():
         delivery = _assigned_locked(courier, delivery_id)
-        if delivery.status != D.CLAIMED:
+        if delivery.status != source:
             raise DeliveryInvalidTransition()
-        if delivery.ready_at is None:
+        if target == D.PICKED_UP and delivery.ready_at is None:
             raise DeliveryInvalidTransition(_("The order is not ready for pickup yet."))
-        delivery.status = D.PICKED_UP
-        delivery.picked_up_at = now
+        delivery.status = target
+        setattr(delivery, "picked_up_at" if target == D.PICKED_UP else "delivered_at", now)
+        if target == D.DELIVERED:
+            _forget_drop_off(delivery)
         delivery.save()
         publish(
-            DeliveryPickedUp(
+            event(
                 reference=delivery.reference,
                 delivery_id=str(delivery.pk),
                 courier_id=str(courier.pk),
@@ -307,31 +315,20 @@ def delivery_pick_up(*, courier: User, delivery_id: UUID | str) -> Delivery:
         )
         duty_refresh_after_commit(courier.pk)
     return delivery
+
+
+def delivery_pick_up(*, courier: User, delivery_id: UUID | str) -> Delivery:
+    """``claimed → picked_up`` once the food is ready (the order is
+    ``ready_for_pickup``); announces ``DeliveryPickedUp`` (the order follows). Raises
+    ``DeliveryNotFound`` (not theirs) and ``DeliveryInvalidTransition``."""
+    return _courier_step(courier, delivery_id, source=D.CLAIMED, target=D.PICKED_UP, event=DeliveryPickedUp)
 
 
 def delivery_complete(*, courier: User, delivery_id: UUID | str) -> Delivery:
     """``picked_up → delivered``; announces ``DeliveryCompleted`` (the order follows)
     and forgets the door's address and phone. Raises ``DeliveryNotFound`` (not
     theirs) and ``DeliveryInvalidTransition`` (not picked up yet)."""
-    now = timezone.now()
-    with transaction.atomic():
-        delivery = _assigned_locked(courier, delivery_id)
-        if delivery.status != D.PICKED_UP:
-            raise DeliveryInvalidTransition()
-        delivery.status = D.DELIVERED
-        delivery.delivered_at = now
-        _forget_drop_off(delivery)
-        delivery.save()
-        publish(
-            DeliveryCompleted(
-                reference=delivery.reference,
-                delivery_id=str(delivery.pk),
-                courier_id=str(courier.pk),
-                at=now.isoformat(),
-            )
-        )
-        duty_refresh_after_commit(courier.pk)
-    return delivery
+    return _courier_step(courier, delivery_id, source=D.PICKED_UP, target=D.DELIVERED, event=DeliveryCompleted)
 
 
 # ---------------------------------------------------------------------------

@@ -58,30 +58,18 @@ def _until_accepted(deployment, courier) -> requests.Response:
         time.sleep(0.2)
 
 
-def test_a_ping_while_redis_is_stopped_answers_503_in_time_then_202_once_it_is_back(deployment, courier):
+@pytest.mark.parametrize("fault", ["stopped", "frozen"])
+def test_a_ping_while_redis_is_unreachable_answers_503_in_time_then_202_once_it_is_back(deployment, courier, fault):
+    redis = deployment.redis
     assert _ping(deployment, courier)[0].status_code == 202
-    deployment.redis.kill()
+    redis.kill() if fault == "stopped" else redis.freeze()
     try:
         answers = [_ping(deployment, courier) for _ in range(3)]
     finally:
-        deployment.redis.start()
+        redis.start() if fault == "stopped" else redis.thaw()
 
     for response, took in answers:
         assert unavailable(response), (response.status_code, response.text)
         assert took < CONTRACT_SECONDS
     # a restarted Redis is empty: the courier's duty is read again from PostgreSQL
-    assert _until_accepted(deployment, courier).status_code == 202
-
-
-def test_a_ping_while_redis_is_frozen_answers_503_in_time(deployment, courier):
-    assert _ping(deployment, courier)[0].status_code == 202
-    deployment.redis.freeze()
-    try:
-        answers = [_ping(deployment, courier) for _ in range(3)]
-    finally:
-        deployment.redis.thaw()
-
-    for response, took in answers:
-        assert unavailable(response), (response.status_code, response.text)
-        assert took < CONTRACT_SECONDS
     assert _until_accepted(deployment, courier).status_code == 202

@@ -15,6 +15,7 @@ from django.urls import reverse
 from apps.menus.models import Dish
 from apps.orders.models import Order
 from apps.payments.models import Payment
+from tests.concurrency import TIMEOUT, all_at_once
 from tests.conftest import Client
 from tests.factories.accounts import UserFactory
 from tests.factories.chefs import KitchenFactory
@@ -22,25 +23,6 @@ from tests.factories.menus import DishFactory
 from tests.orders.conftest import order_body, place, stripe_relay
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 60
-
-
-def _all_at_once(calls):
-    """Run ``calls`` in threads released together; their answers (status, JSON)."""
-    barrier = threading.Barrier(len(calls), timeout=TIMEOUT)
-
-    def run(call):
-        try:
-            barrier.wait()
-            response = call()
-            return response.status_code, response.json()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        return [future.result(timeout=TIMEOUT) for future in futures]
 
 
 def _app(user) -> Client:
@@ -51,7 +33,7 @@ def test_fifty_customers_for_ten_portions_make_ten_orders_and_forty_sold_out(str
     dish = DishFactory(kitchen=KitchenFactory(always_open=True), portions_per_day=10)
     apps = [_app(UserFactory()) for _ in range(50)]
 
-    answers = _all_at_once([lambda app=app: place(app, order_body((dish, 1))) for app in apps])
+    answers = all_at_once([lambda app=app: place(app, order_body((dish, 1))) for app in apps])
 
     assert Counter(status for status, _ in answers) == {201: 10, 409: 40}
     assert {body["code"] for status, body in answers if status == 409} == {"sold_out"}
@@ -67,7 +49,7 @@ def test_two_dishes_ordered_in_opposite_orders_at_once_never_deadlock_or_half_re
     apps = [_app(UserFactory()) for _ in range(12)]
     bodies = [order_body((first, 1), (second, 1)), order_body((second, 1), (first, 1))]
 
-    answers = _all_at_once([lambda app=app, i=i: place(app, bodies[i % 2]) for i, app in enumerate(apps)])
+    answers = all_at_once([lambda app=app, i=i: place(app, bodies[i % 2]) for i, app in enumerate(apps)])
 
     assert Counter(status for status, _ in answers) == {201: 5, 409: 7}
     assert {body["code"] for status, body in answers if status == 409} == {"sold_out"}
@@ -81,7 +63,7 @@ def test_five_replays_at_once_make_one_order_one_intent_one_reservation(stripe_d
     customer = UserFactory()
     body = order_body((dish, 2))
 
-    answers = _all_at_once([lambda: place(_app(customer), body, key="tap-tap-tap") for _ in range(5)])
+    answers = all_at_once([lambda: place(_app(customer), body, key="tap-tap-tap") for _ in range(5)])
 
     assert [status for status, _ in answers] == [201] * 5
     assert len({answer["id"] for _, answer in answers}) == 1

@@ -3,38 +3,17 @@ courier gets a delivery, and a courier gets at most one delivery."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from apps.tracking.models import Assignment, Delivery
+from tests.concurrency import all_at_once
 from tests.conftest import Client
 from tests.factories.accounts import UserFactory
 from tests.tracking.conftest import go_online, open_delivery, step
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TIMEOUT = 60
-
-
-def _all_at_once(calls):
-    """Run ``calls`` in threads released together; their answers (status, JSON)."""
-    barrier = threading.Barrier(len(calls), timeout=TIMEOUT)
-
-    def run(call):
-        try:
-            barrier.wait()
-            response = call()
-            return response.status_code, response.json()
-        finally:
-            connection.close()
-
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        futures = [pool.submit(run, call) for call in calls]
-        return [future.result(timeout=TIMEOUT) for future in futures]
 
 
 def _online_courier() -> Client:
@@ -47,7 +26,7 @@ def test_ten_couriers_claiming_one_delivery_make_one_winner_and_nine_already_cla
     delivery = open_delivery()
     apps = [_online_courier() for _ in range(10)]
 
-    answers = _all_at_once([lambda app=app: step(app, delivery, "claim") for app in apps])
+    answers = all_at_once([lambda app=app: step(app, delivery, "claim") for app in apps])
 
     assert Counter(status for status, _ in answers) == {200: 1, 409: 9}
     assert {body["code"] for status, body in answers if status == 409} == {"already_claimed"}
@@ -63,7 +42,7 @@ def test_one_courier_claiming_two_deliveries_at_once_gets_one():
         first, second = open_delivery(), open_delivery()
         app = _online_courier()
 
-        answers = _all_at_once([lambda d=d, app=app: step(app, d, "claim") for d in (first, second)])
+        answers = all_at_once([lambda d=d, app=app: step(app, d, "claim") for d in (first, second)])
 
         assert sorted(status for status, _ in answers) == [200, 409]
         assert {body["code"] for status, body in answers if status == 409} == {"courier_busy"}

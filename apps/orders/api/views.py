@@ -29,24 +29,10 @@ from apps.orders.models import CHEF_VISIBLE_STATUSES
 from foodiefast.errors import InvalidInput
 from foodiefast.idempotency import HEADER, idempotency_key_from
 from foodiefast.json_input import StrictInput
-from foodiefast.pagination import MAX_PAGE_SIZE, PageNumberPagination
-from foodiefast.schema import Error, ValidationErrorBody
+from foodiefast.pagination import PageNumberPagination
+from foodiefast.schema import PAGING, Error, ValidationErrorBody, error_response
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(Error, description=description)
-
-
-PAGING = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}, OpenApiParameter.QUERY, description="From 1"),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-        OpenApiParameter.QUERY,
-        description="Up to 100 (default 20)",
-    ),
-]
-INVALID_TRANSITION = _error("`invalid_transition`: not possible from the order's current status.")
+INVALID_TRANSITION = error_response("`invalid_transition`: not possible from the order's current status.")
 PROVIDER_DOWN = OpenApiResponse(
     Error,
     description="`payment_provider_unavailable` (Stripe unreachable) or `service_unavailable`: nothing changed; "
@@ -96,7 +82,7 @@ class OrderListApi(APIView):
                 description="`invalid` (empty items, a quantity out of 1-20, an unknown dish, dishes of several "
                 "chefs, a subtotal under the minimum, no key) or `out_of_delivery_area`.",
             ),
-            409: _error(
+            409: error_response(
                 "`dish_unavailable`, `sold_out` (with `dish_id` and `portions_left`; nothing reserved), "
                 "`chef_closed`, or `idempotency_key_reused` (the key was sent with another body)."
             ),
@@ -153,7 +139,7 @@ class OrderReviewApi(APIView):
         request=ReviewInput,
         responses={
             201: ReviewOutput,
-            409: _error("`review_not_allowed`: not delivered yet, or reviewed already."),
+            409: error_response("`review_not_allowed`: not delivered yet, or reviewed already."),
         },
         tags=["orders"],
         summary="Review my delivered order",
@@ -251,7 +237,7 @@ def _chef_action(summary: str, request, responses: dict) -> Any:
     "Accept a paid order (captures the payment)",
     AcceptInput,
     {
-        409: _error(
+        409: error_response(
             "`invalid_transition` (not paid), or `payment_capture_failed`: Stripe refused the capture and the "
             "order is cancelled."
         ),

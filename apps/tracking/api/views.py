@@ -3,7 +3,7 @@ deliver, and location pings. Thin: parse, call a service or selector, render."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,25 +22,11 @@ from apps.tracking.api.serializers import (
     points_from,
 )
 from apps.tracking.errors import DeliveryNotFound
-from foodiefast.pagination import MAX_PAGE_SIZE, PageNumberPagination
-from foodiefast.schema import Error
+from foodiefast.pagination import PageNumberPagination
+from foodiefast.schema import PAGING, error_response
 
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(Error, description=description)
-
-
-NOT_YOURS = _error("`not_found`: no such delivery, or not assigned to you.")
-OUT_OF_ORDER = _error("`invalid_transition`: a step out of order.")
-PAGING = [
-    OpenApiParameter("page", {"type": "integer", "minimum": 1}, OpenApiParameter.QUERY, description="From 1"),
-    OpenApiParameter(
-        "page_size",
-        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
-        OpenApiParameter.QUERY,
-        description="Up to 100 (default 20)",
-    ),
-]
+NOT_YOURS = error_response("`not_found`: no such delivery, or not assigned to you.")
+OUT_OF_ORDER = error_response("`invalid_transition`: a step out of order.")
 
 
 class CourierAvailabilityApi(APIView):
@@ -102,8 +88,8 @@ class DeliveryClaimApi(CourierDeliveryStepApi):
         request=None,
         responses={
             200: AssignedDeliveryOutput,
-            404: _error("`not_found`: no such delivery, or it was cancelled or finished."),
-            409: _error(
+            404: error_response("`not_found`: no such delivery, or it was cancelled or finished."),
+            409: error_response(
                 "`already_claimed`: another courier holds it; `courier_busy`: you hold another active delivery."
             ),
         },
@@ -122,7 +108,11 @@ class DeliveryReleaseApi(APIView):
 
     @extend_schema(
         request=None,
-        responses={200: CourierDeliveryOutput, 404: NOT_YOURS, 409: _error("`invalid_transition`: already picked up.")},
+        responses={
+            200: CourierDeliveryOutput,
+            404: NOT_YOURS,
+            409: error_response("`invalid_transition`: already picked up."),
+        },
         tags=["courier"],
         summary="Give a claimed delivery back before pickup (it is offered again)",
     )
@@ -163,7 +153,7 @@ class CurrentDeliveryApi(APIView):
     permission_classes = [IsCourier]
 
     @extend_schema(
-        responses={200: AssignedDeliveryOutput, 404: _error("`not_found`: you hold no active delivery.")},
+        responses={200: AssignedDeliveryOutput, 404: error_response("`not_found`: you hold no active delivery.")},
         tags=["courier"],
         summary="The delivery I hold (claimed or picked up)",
     )
@@ -181,8 +171,10 @@ class CourierLocationApi(APIView):
         request={"application/json": LOCATION_BODY},
         responses={
             202: LocationAccepted,
-            403: _error("`courier_off_duty`: offline with no active delivery; `permission_denied`: not a courier."),
-            503: _error("`service_unavailable`: positions cannot be recorded now (nothing was)."),
+            403: error_response(
+                "`courier_off_duty`: offline with no active delivery; `permission_denied`: not a courier."
+            ),
+            503: error_response("`service_unavailable`: positions cannot be recorded now (nothing was)."),
         },
         tags=["courier"],
         summary="My position: one point, or up to 50 oldest first",
