@@ -96,6 +96,7 @@ ASGI_EDGE_HANDLERS = [
     "foodiefast.health.serve_probe",  # probes never wait for a web thread
     "foodiefast.metrics.serve_metrics",  # scrapers need no allowed host name nor HTTPS
     "apps.menus.browse.edge.serve_stored",
+    "apps.tracking.api.edge.serve_location",  # couriers' pings that Redis alone can take
 ]
 # Threads per web process running Django (WSGI): each keeps one database connection.
 WEB_THREADS = env.int("WEB_THREADS", default=8)

@@ -16,6 +16,11 @@ Every HTTP request is counted and timed here, whoever answers it, under the rout
 named in ``scope["foodiefast.route"]`` (by Django's middleware, an edge handler, or the
 stream route's pattern; ``unmatched`` if none did): see :mod:`foodiefast.metrics`. An
 open stream counts in ``foodiefast_open_streams`` while its handler runs.
+
+An edge handler that read the request's body and then passes leaves it in
+``scope[REPLAY_BODY]`` (Django reads it from there); one that wants to see Django's
+answer leaves a callable in ``scope[WATCH_RESPONSE]``, called with the answer's
+``http.response.start`` message.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from foodiefast import metrics
+
+REPLAY_BODY = "foodiefast.body"
+WATCH_RESPONSE = "foodiefast.watch_response"
 
 EdgeHandler = Callable[..., Awaitable[bool]]
 StreamHandler = Callable[..., Awaitable[None]]
@@ -51,11 +59,23 @@ def entry(wsgi_application, *, threads: int):
     django_app = WSGIMiddleware(wsgi_application, workers=threads)
 
     async def to_django(scope, receive, send) -> None:
+        replay = scope.pop(REPLAY_BODY, None)
+        watch = scope.pop(WATCH_RESPONSE, None)
+
         async def receive_awaitable():
             # Some servers hand a plain callable for `receive`; a2wsgi needs a coroutine.
+            nonlocal replay
+            if replay is not None:
+                body, replay = replay, None
+                return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await django_app(scope, receive_awaitable, send)
+        async def send_watched(message):
+            if message["type"] == "http.response.start":
+                watch(message)
+            await send(message)
+
+        await django_app(scope, receive_awaitable, send_watched if watch else send)
 
     async def answer(scope, receive, send) -> str | None:
         """Serve one HTTP request; the route of a stream, else None."""

@@ -128,21 +128,33 @@ def _trail_key(courier_id: str) -> str:
     return f"trk:trail:{courier_id}"
 
 
+def _auth_key(user_id: str) -> str:
+    return f"trk:auth:{user_id}"
+
+
+# How long the ASGI entry trusts what Django last said of a courier's sign-in (their
+# role, and a digest of the password claim their tokens must carry).
+AUTH_TTL_SECONDS = 60
+
+
 # KEYS: duty, position, last trail point. ARGV: min seconds, min metres, position TTL,
-# then the points oldest first as lat, lng, at. Returns {"miss"}, or {"ok", moved,
-# duty as JSON, kept indexes as JSON}. A point is kept in the trail when it is the
-# delivery's first, or TRAIL_MIN_SECONDS after the last kept, or TRAIL_MIN_METRES from it.
+# defer (1: say which points the trail keeps without remembering them, for a caller
+# that cannot write them and hands the ping on), then the points oldest first as lat,
+# lng, at. Returns {"miss"}, or {"ok", moved, duty as JSON, kept indexes as JSON}. A
+# point is kept in the trail when it is the delivery's first, or TRAIL_MIN_SECONDS
+# after the last kept, or TRAIL_MIN_METRES from it.
 PING_SCRIPT = """
 local duty = redis.call('HGETALL', KEYS[1])
 if #duty == 0 then return {'miss'} end
 local d = {}
 for i = 1, #duty, 2 do d[duty[i]] = duty[i + 1] end
-local n = (#ARGV - 3) / 3
+local n = (#ARGV - 4) / 3
 local min_s, min_m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local defer = ARGV[4] == '1'
 local moved = 0
 local kept = {}
 if d['online'] == '1' or d['delivery'] ~= '' then
-  local b = 3 + (n - 1) * 3
+  local b = 4 + (n - 1) * 3
   local at = tonumber(ARGV[b + 3])
   local current = redis.call('HGET', KEYS[2], 'at')
   if (not current) or tonumber(current) <= at then
@@ -160,7 +172,7 @@ if d['online'] == '1' or d['delivery'] ~= '' then
     end
     local value = nil
     for i = 1, n do
-      local o = 3 + (i - 1) * 3
+      local o = 4 + (i - 1) * 3
       local lat, lng, t = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
       local keep = ld ~= d['delivery']
       if not keep and t >= lat_at then
@@ -174,7 +186,7 @@ if d['online'] == '1' or d['delivery'] ~= '' then
         value = ld .. ' ' .. ARGV[o + 1] .. ' ' .. ARGV[o + 2] .. ' ' .. ARGV[o + 3]
       end
     end
-    if value then redis.call('SET', KEYS[3], value, 'EX', ttl) end
+    if value and not defer then redis.call('SET', KEYS[3], value, 'EX', ttl) end
   end
 end
 return {'ok', moved, cjson.encode(d), cjson.encode(kept)}
@@ -204,8 +216,13 @@ class _RedisStore:
             logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
             raise Unavailable(str(exc)) from exc
 
-    def ping(self, courier_id: str, points: list[Fix]) -> Pinged:
-        args: list[str | float] = [settings.TRAIL_MIN_SECONDS, settings.TRAIL_MIN_METRES, POSITION_TTL_SECONDS]
+    def ping(self, courier_id: str, points: list[Fix], defer: bool) -> Pinged:
+        args: list[str | float] = [
+            settings.TRAIL_MIN_SECONDS,
+            settings.TRAIL_MIN_METRES,
+            POSITION_TTL_SECONDS,
+            "1" if defer else "0",
+        ]
         for point in points:
             args += [repr(point.lat), repr(point.lng), repr(point.at)]
         keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id)]
@@ -240,6 +257,12 @@ class _RedisStore:
 
         self.call(write)
 
+    def auth_store(self, user_id: str, record: str) -> None:
+        self.call(lambda client: client.set(_auth_key(user_id), record, ex=AUTH_TTL_SECONDS))
+
+    def auth_read(self, user_id: str) -> str | None:
+        return self.call(lambda client: client.get(_auth_key(user_id)))
+
     def positions(self, courier_ids: list[str]) -> dict[str, Fix]:
         def read(client):
             with client.pipeline(transaction=False) as pipe:
@@ -264,7 +287,7 @@ class _LocalStore:
         self.fixes: dict[str, Fix] = {}
         self.trail: dict[str, tuple[str, Fix]] = {}
 
-    def ping(self, courier_id: str, points: list[Fix]) -> Pinged:
+    def ping(self, courier_id: str, points: list[Fix], defer: bool) -> Pinged:
         with self.lock:
             duty = self.duties.get(courier_id)
             if duty is None:
@@ -283,7 +306,7 @@ class _LocalStore:
                     if last is None or last[0] != duty.delivery or _trail_keeps(last[1], point):
                         kept.append(index)
                         last = (duty.delivery, point)
-                if last is not None:
+                if last is not None and not defer:
                     self.trail[courier_id] = last
             return Pinged(duty=duty, moved=moved, kept=tuple(kept))
 
@@ -294,6 +317,12 @@ class _LocalStore:
     def position_store(self, courier_id: str, fix: Fix) -> None:
         with self.lock:
             self.fixes[courier_id] = fix
+
+    def auth_store(self, user_id: str, record: str) -> None:
+        """Nothing: without Redis there is no ASGI entry's fast path to serve."""
+
+    def auth_read(self, user_id: str) -> str | None:
+        return None
 
     def positions(self, courier_ids: list[str]) -> dict[str, Fix]:
         with self.lock:
@@ -324,9 +353,11 @@ def store() -> _RedisStore | _LocalStore:
     return found
 
 
-def ping(*, courier_id: str, points: list[Fix]) -> Pinged:
-    """Record a batch (oldest first) in one round trip; raises :class:`Unavailable`."""
-    return store().ping(courier_id, points)
+def ping(*, courier_id: str, points: list[Fix], defer_trail: bool = False) -> Pinged:
+    """Record a batch (oldest first) in one round trip; raises :class:`Unavailable`.
+    ``defer_trail``: say which points the trail keeps, but leave them to a caller
+    that pings again without it (the ASGI entry hands such a ping to Django)."""
+    return store().ping(courier_id, points, defer_trail)
 
 
 def duty_store(*, courier_id: str, duty: Duty) -> None:
@@ -346,3 +377,14 @@ def positions_read(*, courier_ids: list[str]) -> dict[str, Fix] | None:
         return store().positions(courier_ids)
     except Unavailable:
         return None
+
+
+def auth_store(*, user_id: str, record: str) -> None:
+    """Remember for :data:`AUTH_TTL_SECONDS` what Django found of a signed-in
+    courier (see :mod:`apps.tracking.edge`); raises :class:`Unavailable`."""
+    store().auth_store(user_id, record)
+
+
+def auth_read(*, user_id: str) -> str | None:
+    """What :func:`auth_store` remembered, or None; raises :class:`Unavailable`."""
+    return store().auth_read(user_id)

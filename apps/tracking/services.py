@@ -340,26 +340,49 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     """A batch of positions (oldest first, at most 50): the newest becomes the
     courier's position in Redis and, when they hold a delivery, is published on its
     order's channel with the ETA; the trail keeps a downsampled few in PostgreSQL.
-    Usually one Redis round trip; PostgreSQL is read when Redis has no copy of the
-    courier's duty and written when the trail keeps a point. Whether the position
-    was published. Raises ``CourierOffDuty`` (offline, no delivery),
+    Two Redis round trips; PostgreSQL is read when Redis has no copy of the courier's
+    duty and written when the trail keeps a point. Whether the position was
+    published. Raises ``CourierOffDuty`` (offline, no delivery),
     ``PositionsUnavailable`` (Redis unreachable: nothing recorded) and
     ``ChannelUnavailable`` (Redis failed between the two calls: recorded, not
     published; the next ping publishes)."""
-    courier_id = str(courier.pk)
+    return _location_record(str(courier.pk), points, database=True)
+
+
+def courier_location_record_in_redis(*, courier_id: str, points: list[Fix]) -> bool | None:
+    """:func:`courier_location_record` as far as Redis alone can take it (the ASGI
+    entry's fast path, no database): whether the position was published, or None
+    when the ping needs what only the full path does (read the duty from
+    PostgreSQL, write trail points, or answer an error), which it then takes over
+    from the start. Raises nothing."""
     try:
-        pinged = positions.ping(courier_id=courier_id, points=points)
+        return _location_record(courier_id, points, database=False)
+    except ChannelUnavailable:
+        return None
+
+
+def _location_record(courier_id: str, points: list[Fix], *, database: bool) -> bool | None:
+    try:
+        pinged = positions.ping(courier_id=courier_id, points=points, defer_trail=not database)
         if pinged.duty is None:
+            if not database:
+                return None
             positions.duty_store(courier_id=courier_id, duty=selectors.courier_duty(courier_id=courier_id))
             pinged = positions.ping(courier_id=courier_id, points=points)
     except positions.Unavailable as exc:
+        if not database:
+            return None
         raise PositionsUnavailable() from exc
     duty = pinged.duty
     if duty is None or (not duty.online and not duty.delivery):
+        if not database:
+            return None
         raise CourierOffDuty()
     if not duty.delivery:
         return False
     if pinged.kept:
+        if not database:
+            return None
         TrailPoint.objects.bulk_create(
             TrailPoint(
                 delivery_id=duty.delivery,
@@ -374,6 +397,15 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     if pinged.moved:
         _announce_position(reference=duty.reference, duty=duty, fix=points[-1])
     return pinged.moved
+
+
+def courier_vouch(*, courier_id: str, digest: str) -> None:
+    """Django signed this courier in: the ASGI entry may take their pings for a minute
+    (``digest`` of the claim their tokens carry). A Redis outage is logged."""
+    try:
+        positions.auth_store(user_id=courier_id, record=digest)
+    except positions.Unavailable:
+        logger.warning("courier %s: sign-in not remembered for the fast path", courier_id)
 
 
 def location_event(*, duty: positions.Duty, fix: Fix, now: datetime | None = None) -> dict:

@@ -10,6 +10,7 @@ from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsCourier
 from apps.tracking import selectors, services
+from apps.tracking.api.edge import claim_digest
 from apps.tracking.api.serializers import (
     LOCATION_BODY,
     AssignedDeliveryOutput,
@@ -184,4 +185,6 @@ class CourierLocationApi(APIView):
     def post(self, request):
         points = points_from(request.data)
         services.courier_location_record(courier=request.user, points=points)
+        # The ASGI entry answers this courier's next pings itself (apps/tracking/api/edge.py).
+        services.courier_vouch(courier_id=str(request.user.pk), digest=claim_digest(request.auth))
         return Response(LocationAccepted({"points": len(points)}).data, status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,146 @@
+"""Courier location pings answered by the ASGI entry, before Django.
+
+A courier's app posts its position every few seconds, so pings are most of the
+courier traffic. A ping that Redis alone can take (the usual one: a signed-in
+courier on duty, a valid body, no trail point to write) is answered here: the token
+is checked in-process (signature, expiry, type) against what Django last found of
+that courier (their role and a digest of the password claim their tokens must
+carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the view), the body parsed as
+the view does, then :func:`~apps.tracking.services.courier_location_record_in_redis` runs on a
+worker thread (two Redis round trips). The 202 carries the headers Django gave the
+last 202 for the same scheme and host, so host validation, the HTTPS redirect and
+the security headers stay Django's.
+
+Everything else goes on to Django with the body read here (the entry replays it):
+another path or method, a body that is not JSON or not valid, a token Django has not
+vouched for within the last minute, an offline courier, a duty Redis does not hold,
+a trail point to write in PostgreSQL, Redis failing. Django then answers as the API
+always does. A revoked token (password changed, account erased) is refused here too
+once Django has seen the change, at most a minute later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+import time
+
+from django.conf import settings
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken
+
+from apps.tracking import positions, services
+from apps.tracking.api.serializers import points_from
+from foodiefast.asgi import REPLAY_BODY, WATCH_RESPONSE
+from foodiefast.errors import DomainError
+from foodiefast.logging import request_id_var
+from foodiefast.middleware import log_request, request_id_from
+
+PATH = "/api/v1/courier/location"
+_SKIPPED_HEADERS = {b"content-length", b"x-request-id", b"date", b"server"}
+# The headers of Django's last 202 here, by (scheme, host).
+_answers: dict[tuple[str, bytes], list[tuple[bytes, bytes]]] = {}
+_answers_lock = threading.Lock()
+
+
+def claim_digest(token) -> str:
+    """What the view remembers of a token Django vouched for, and the edge compares."""
+    claim = str(token.get(api_settings.REVOKE_TOKEN_CLAIM, "")) if token is not None else ""
+    return hashlib.sha256(f"courier:{claim}".encode()).hexdigest()
+
+
+def _scheme(scope, headers: dict[bytes, bytes]) -> str:
+    """The scheme as Django's ``request.scheme`` reads it (``SECURE_PROXY_SSL_HEADER``)."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        name = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode()
+        value = headers.get(name)
+        if value is not None:
+            return "https" if value.decode("latin-1").split(",", 1)[0].strip() == secure_value else "http"
+    return scope.get("scheme", "http")
+
+
+def _watch(key: tuple[str, bytes]):
+    """Remember the headers of Django's 202 for ``key`` (called with its response start)."""
+
+    def seen(message: dict) -> None:
+        if message.get("status") == 202:
+            kept = [(name, value) for name, value in message.get("headers", []) if name.lower() not in _SKIPPED_HEADERS]
+            with _answers_lock:
+                _answers[key] = kept
+
+    return seen
+
+
+async def _body(receive) -> bytes:
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+def _fast(authorization: bytes | None, body: bytes) -> int | None:
+    """How many points were taken, or None to leave the ping to Django."""
+    if not authorization or not authorization.startswith(b"Bearer "):
+        return None
+    try:
+        token = AccessToken(authorization[7:].strip().decode("latin-1"))
+    except (TokenError, UnicodeError):
+        return None
+    user_id = str(token.get(api_settings.USER_ID_CLAIM, ""))
+    try:
+        vouched = positions.auth_read(user_id=user_id)
+    except positions.Unavailable:
+        return None
+    if not vouched or vouched != claim_digest(token):
+        return None
+    try:
+        points = points_from(json.loads(body))
+    except (ValueError, DomainError):
+        return None
+    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points)
+    return None if taken is None else len(points)
+
+
+async def serve_location(scope, receive, send) -> bool:
+    """Answer a courier's ping from Redis; False to leave it to Django."""
+    if scope["path"] != PATH or scope["method"] != "POST" or not settings.REDIS_URL:
+        return False
+    started = time.perf_counter()
+    headers = dict(scope["headers"])
+    key = (_scheme(scope, headers), headers.get(b"host", b""))
+    body = await _body(receive)
+    template = _answers.get(key)
+    media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
+    taken = None
+    if template is not None and media == b"application/json":
+        taken = await asyncio.to_thread(_fast, headers.get(b"authorization"), body)
+    if taken is None:
+        scope[REPLAY_BODY] = body
+        scope[WATCH_RESPONSE] = _watch(key)
+        return False
+    answer = json.dumps({"points": taken}, separators=(",", ":")).encode()  # as DRF renders it
+    request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 202,
+            "headers": [
+                *template,
+                (b"content-length", str(len(answer)).encode()),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": answer})
+    token = request_id_var.set(request_id)
+    try:
+        log_request(method="POST", path=PATH, status=202, started=started)
+    finally:
+        request_id_var.reset(token)
+    return True
