@@ -110,6 +110,7 @@ class Pinged:
     duty: Duty | None
     moved: bool = False
     kept: tuple[int, ...] = ()
+    vouched: bool = True  # False: not the sign-in the caller expected, nothing done
 
 
 def _num(value: float | None) -> str:
@@ -137,24 +138,27 @@ def _auth_key(user_id: str) -> str:
 AUTH_TTL_SECONDS = 60
 
 
-# KEYS: duty, position, last trail point. ARGV: min seconds, min metres, position TTL,
-# defer (1: say which points the trail keeps without remembering them, for a caller
-# that cannot write them and hands the ping on), then the points oldest first as lat,
-# lng, at. Returns {"miss"}, or {"ok", moved, duty as JSON, kept indexes as JSON}. A
+# KEYS: duty, position, last trail point, sign-in. ARGV: min seconds, min metres,
+# position TTL, defer (1: say which points the trail keeps without remembering them,
+# for a caller that cannot write them and hands the ping on), the sign-in digest the
+# caller expects ('' for none), then the points oldest first as lat, lng, at. Returns
+# {"auth"} (not the expected sign-in: nothing done), {"miss"}, or {"ok", moved, duty as
+# JSON, kept indexes as JSON}. A
 # point is kept in the trail when it is the delivery's first, or TRAIL_MIN_SECONDS
 # after the last kept, or TRAIL_MIN_METRES from it.
 PING_SCRIPT = """
+if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return {'auth'} end
 local duty = redis.call('HGETALL', KEYS[1])
 if #duty == 0 then return {'miss'} end
 local d = {}
 for i = 1, #duty, 2 do d[duty[i]] = duty[i + 1] end
-local n = (#ARGV - 4) / 3
+local n = (#ARGV - 5) / 3
 local min_s, min_m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local defer = ARGV[4] == '1'
 local moved = 0
 local kept = {}
 if d['online'] == '1' or d['delivery'] ~= '' then
-  local b = 4 + (n - 1) * 3
+  local b = 5 + (n - 1) * 3
   local at = tonumber(ARGV[b + 3])
   local current = redis.call('HGET', KEYS[2], 'at')
   if (not current) or tonumber(current) <= at then
@@ -172,7 +176,7 @@ if d['online'] == '1' or d['delivery'] ~= '' then
     end
     local value = nil
     for i = 1, n do
-      local o = 4 + (i - 1) * 3
+      local o = 5 + (i - 1) * 3
       local lat, lng, t = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
       local keep = ld ~= d['delivery']
       if not keep and t >= lat_at then
@@ -216,17 +220,20 @@ class _RedisStore:
             logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
             raise Unavailable(str(exc)) from exc
 
-    def ping(self, courier_id: str, points: list[Fix], defer: bool) -> Pinged:
+    def ping(self, courier_id: str, points: list[Fix], defer: bool, vouched: str) -> Pinged:
         args: list[str | float] = [
             settings.TRAIL_MIN_SECONDS,
             settings.TRAIL_MIN_METRES,
             POSITION_TTL_SECONDS,
             "1" if defer else "0",
+            vouched,
         ]
         for point in points:
             args += [repr(point.lat), repr(point.lng), repr(point.at)]
-        keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id)]
+        keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)]
         answer = self.call(lambda client: self.script(keys=keys, args=args, client=client))
+        if answer[0] == "auth":
+            return Pinged(duty=None, vouched=False)
         if answer[0] == "miss":
             return Pinged(duty=None)
         kept = json.loads(answer[3])
@@ -260,9 +267,6 @@ class _RedisStore:
     def auth_store(self, user_id: str, record: str) -> None:
         self.call(lambda client: client.set(_auth_key(user_id), record, ex=AUTH_TTL_SECONDS))
 
-    def auth_read(self, user_id: str) -> str | None:
-        return self.call(lambda client: client.get(_auth_key(user_id)))
-
     def positions(self, courier_ids: list[str]) -> dict[str, Fix]:
         def read(client):
             with client.pipeline(transaction=False) as pipe:
@@ -287,7 +291,7 @@ class _LocalStore:
         self.fixes: dict[str, Fix] = {}
         self.trail: dict[str, tuple[str, Fix]] = {}
 
-    def ping(self, courier_id: str, points: list[Fix], defer: bool) -> Pinged:
+    def ping(self, courier_id: str, points: list[Fix], defer: bool, vouched: str) -> Pinged:
         with self.lock:
             duty = self.duties.get(courier_id)
             if duty is None:
@@ -321,9 +325,6 @@ class _LocalStore:
     def auth_store(self, user_id: str, record: str) -> None:
         """Nothing: without Redis there is no ASGI entry's fast path to serve."""
 
-    def auth_read(self, user_id: str) -> str | None:
-        return None
-
     def positions(self, courier_ids: list[str]) -> dict[str, Fix]:
         with self.lock:
             return {c: self.fixes[c] for c in courier_ids if c in self.fixes}
@@ -353,11 +354,12 @@ def store() -> _RedisStore | _LocalStore:
     return found
 
 
-def ping(*, courier_id: str, points: list[Fix], defer_trail: bool = False) -> Pinged:
+def ping(*, courier_id: str, points: list[Fix], defer_trail: bool = False, vouched: str = "") -> Pinged:
     """Record a batch (oldest first) in one round trip; raises :class:`Unavailable`.
     ``defer_trail``: say which points the trail keeps, but leave them to a caller
-    that pings again without it (the ASGI entry hands such a ping to Django)."""
-    return store().ping(courier_id, points, defer_trail)
+    that pings again without it (the ASGI entry hands such a ping to Django);
+    ``vouched``: do nothing unless the sign-in :func:`auth_store` remembered is this."""
+    return store().ping(courier_id, points, defer_trail, vouched)
 
 
 def duty_store(*, courier_id: str, duty: Duty) -> None:
@@ -383,8 +385,3 @@ def auth_store(*, user_id: str, record: str) -> None:
     """Remember for :data:`AUTH_TTL_SECONDS` what Django found of a signed-in
     courier (see :mod:`apps.tracking.edge`); raises :class:`Unavailable`."""
     store().auth_store(user_id, record)
-
-
-def auth_read(*, user_id: str) -> str | None:
-    """What :func:`auth_store` remembered, or None; raises :class:`Unavailable`."""
-    return store().auth_read(user_id)

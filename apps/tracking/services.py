@@ -349,24 +349,23 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     return _location_record(str(courier.pk), points, database=True)
 
 
-def courier_location_record_in_redis(*, courier_id: str, points: list[Fix]) -> bool | None:
+def courier_location_record_in_redis(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
     """:func:`courier_location_record` as far as Redis alone can take it (the ASGI
     entry's fast path, no database): whether the position was published, or None
     when the ping needs what only the full path does (read the duty from
     PostgreSQL, write trail points, or answer an error), which it then takes over
-    from the start. Raises nothing."""
+    from the start; also None unless Django vouched for this sign-in (``vouched``,
+    :func:`courier_vouch`) within the last minute. Raises nothing."""
     try:
-        return _location_record(courier_id, points, database=False)
+        return _location_record(courier_id, points, database=False, vouched=vouched)
     except ChannelUnavailable:
         return None
 
 
-def _location_record(courier_id: str, points: list[Fix], *, database: bool) -> bool | None:
+def _location_record(courier_id: str, points: list[Fix], *, database: bool, vouched: str = "") -> bool | None:
     try:
-        pinged = positions.ping(courier_id=courier_id, points=points, defer_trail=not database)
-        if pinged.duty is None:
-            if not database:
-                return None
+        pinged = positions.ping(courier_id=courier_id, points=points, defer_trail=not database, vouched=vouched)
+        if pinged.duty is None and database:
             positions.duty_store(courier_id=courier_id, duty=selectors.courier_duty(courier_id=courier_id))
             pinged = positions.ping(courier_id=courier_id, points=points)
     except positions.Unavailable as exc:
@@ -374,15 +373,14 @@ def _location_record(courier_id: str, points: list[Fix], *, database: bool) -> b
             return None
         raise PositionsUnavailable() from exc
     duty = pinged.duty
-    if duty is None or (not duty.online and not duty.delivery):
-        if not database:
-            return None
+    off_duty = duty is None or (not duty.online and not duty.delivery)
+    if not database and (off_duty or (duty.delivery and pinged.kept)):
+        return None  # not signed in as expected, no copy of the duty, an error to answer, a point to write
+    if off_duty:
         raise CourierOffDuty()
     if not duty.delivery:
         return False
     if pinged.kept:
-        if not database:
-            return None
         TrailPoint.objects.bulk_create(
             TrailPoint(
                 delivery_id=duty.delivery,

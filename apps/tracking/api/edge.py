@@ -3,11 +3,12 @@
 A courier's app posts its position every few seconds, so pings are most of the
 courier traffic. A ping that Redis alone can take (the usual one: a signed-in
 courier on duty, a valid body, no trail point to write) is answered here: the token
-is checked in-process (signature, expiry, type) against what Django last found of
-that courier (their role and a digest of the password claim their tokens must
-carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the view), the body parsed as
-the view does, then :func:`~apps.tracking.services.courier_location_record_in_redis` runs on a
-worker thread (two Redis round trips). The 202 carries the headers Django gave the
+is checked in-process (signature, expiry, type), the body parsed as the view does,
+then :func:`~apps.tracking.services.courier_location_record_in_redis` runs on a
+worker thread: two Redis round trips, the first of which also checks what Django
+last found of that courier (their role and a digest of the password claim their
+tokens must carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the
+view). The 202 carries the headers Django gave the
 last 202 for the same scheme and host, so host validation, the HTTPS redirect and
 the security headers stay Django's.
 
@@ -26,13 +27,14 @@ import hashlib
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import AccessToken
 
-from apps.tracking import positions, services
+from apps.tracking import services
 from apps.tracking.api.serializers import points_from
 from foodiefast.asgi import REPLAY_BODY, WATCH_RESPONSE
 from foodiefast.errors import DomainError
@@ -41,6 +43,9 @@ from foodiefast.middleware import log_request, request_id_from
 
 PATH = "/api/v1/courier/location"
 _SKIPPED_HEADERS = {b"content-length", b"x-request-id", b"date", b"server"}
+# Threads of the fast path (each waits on Redis for at most its timeouts): more than
+# the loop's default executor, which other work shares.
+_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="courier-ping")
 # The headers of Django's last 202 here, by (scheme, host).
 _answers: dict[tuple[str, bytes], list[tuple[bytes, bytes]]] = {}
 _answers_lock = threading.Lock()
@@ -94,16 +99,10 @@ def _fast(authorization: bytes | None, body: bytes) -> int | None:
         return None
     user_id = str(token.get(api_settings.USER_ID_CLAIM, ""))
     try:
-        vouched = positions.auth_read(user_id=user_id)
-    except positions.Unavailable:
-        return None
-    if not vouched or vouched != claim_digest(token):
-        return None
-    try:
         points = points_from(json.loads(body))
     except (ValueError, DomainError):
         return None
-    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points)
+    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points, vouched=claim_digest(token))
     return None if taken is None else len(points)
 
 
@@ -119,7 +118,8 @@ async def serve_location(scope, receive, send) -> bool:
     media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
     taken = None
     if template is not None and media == b"application/json":
-        taken = await asyncio.to_thread(_fast, headers.get(b"authorization"), body)
+        loop = asyncio.get_running_loop()
+        taken = await loop.run_in_executor(_pool, _fast, headers.get(b"authorization"), body)
     if taken is None:
         scope[REPLAY_BODY] = body
         scope[WATCH_RESPONSE] = _watch(key)
