@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class CourierState(models.Model):
@@ -97,7 +98,7 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ("-created_at",)
-        verbose_name = _("delivery")
+        verbose_name = pgettext_lazy("a courier's trip", "delivery")
         verbose_name_plural = _("deliveries")
         indexes = [
             # The available list: waiting deliveries, a range on the pickup's lat then lng.
