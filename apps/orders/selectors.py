@@ -124,6 +124,7 @@ def order_count_by_status() -> dict[str, int]:
     counts.update(dict(rows))
     return counts
 
+
 @dataclass(frozen=True)
 class OrderTracking:
     """What ``GET /orders/{id}/tracking`` shows: the order's status, the courier

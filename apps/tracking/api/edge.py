@@ -39,6 +39,7 @@ from apps.tracking.api.serializers import points_from
 from foodiefast.asgi import REPLAY_BODY, WATCH_RESPONSE
 from foodiefast.errors import DomainError
 from foodiefast.logging import request_id_var
+from foodiefast.metrics import ROUTE_KEY
 from foodiefast.middleware import log_request, request_id_from
 
 PATH = "/api/v1/courier/location"
@@ -124,6 +125,7 @@ async def serve_location(scope, receive, send) -> bool:
         scope[REPLAY_BODY] = body
         scope[WATCH_RESPONSE] = _watch(key)
         return False
+    scope[ROUTE_KEY] = PATH  # counted as Django would name the route (foodiefast/metrics.py)
     answer = json.dumps({"points": taken}, separators=(",", ":")).encode()  # as DRF renders it
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
     await send(
