@@ -91,7 +91,12 @@ MIDDLEWARE = [
 # The web entry (config/asgi.py). Stream routes: (path pattern, dotted path of an async
 # handler taking the pattern's groups); edge handlers, tried in order before Django,
 # answer a request themselves or pass (foodiefast/asgi.py).
-ASGI_STREAM_ROUTES: list[tuple[str, str]] = []
+ASGI_STREAM_ROUTES: list[tuple[str, str]] = [
+    (
+        r"^/api/v1/orders/(?P<order_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/tracking/stream$",
+        "apps.orders.stream.serve",
+    ),
+]
 ASGI_EDGE_HANDLERS = [
     "foodiefast.health.serve_probe",  # probes never wait for a web thread
     "foodiefast.metrics.serve_metrics",  # scrapers need no allowed host name nor HTTPS
@@ -457,6 +462,11 @@ LOCATION_RETENTION_DAYS = env.int("LOCATION_RETENTION_DAYS", default=30)
 # courier moved TRAIL_MIN_METRES since the last kept point.
 TRAIL_MIN_SECONDS = env.int("TRAIL_MIN_SECONDS", default=15)
 TRAIL_MIN_METRES = env.int("TRAIL_MIN_METRES", default=100)
+# The customer's tracking stream (apps/orders/stream.py): a comment heartbeat this
+# often, an end with a `retry:` hint (of this many milliseconds) after this long.
+TRACKING_STREAM_HEARTBEAT_SECONDS = env.float("TRACKING_STREAM_HEARTBEAT_SECONDS", default=10.0)
+TRACKING_STREAM_MAX_SECONDS = env.float("TRACKING_STREAM_MAX_SECONDS", default=30 * 60)
+TRACKING_STREAM_RETRY_MILLISECONDS = env.int("TRACKING_STREAM_RETRY_MILLISECONDS", default=1000)
 # How long a browse answer (menu, kitchens near a point) is served from the cache;
 # edits invalidate it at once, this only bounds how stale `is_open` can be.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)

@@ -21,11 +21,19 @@ An edge handler that read the request's body and then passes leaves it in
 ``scope[REPLAY_BODY]`` (Django reads it from there); one that wants to see Django's
 answer leaves a callable in ``scope[WATCH_RESPONSE]``, called with the answer's
 ``http.response.start`` message.
+Stopping: a server drains its connections before it sends ``lifespan.shutdown``
+(gunicorn's ASGI worker waits up to ``--graceful-timeout`` for them), so a stream
+open at SIGTERM would hold the process that long and then be cut. :class:`Worker`
+(the Procfile's ``-k``) is gunicorn's ASGI worker that, on SIGTERM, first calls what
+registered with :func:`on_drain` (streams end at once, with a ``retry:`` hint, and
+clients reconnect to another process), then stops as gunicorn does. Under another
+server ``lifespan.shutdown`` calls them, later but still.
 """
 
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -33,14 +41,53 @@ from collections.abc import Awaitable, Callable
 from a2wsgi import WSGIMiddleware
 from django.conf import settings
 from django.utils.module_loading import import_string
+from gunicorn.workers.gasgi import ASGIWorker
 
 from foodiefast import metrics
 
 REPLAY_BODY = "foodiefast.body"
 WATCH_RESPONSE = "foodiefast.watch_response"
+logger = logging.getLogger("foodiefast.asgi")
 
 EdgeHandler = Callable[..., Awaitable[bool]]
 StreamHandler = Callable[..., Awaitable[None]]
+
+_drain_callbacks: list[Callable[[], None]] = []
+_draining = [False]
+
+
+def on_drain(callback: Callable[[], None]) -> None:
+    """Call ``callback`` (on the event loop, once) when the process starts stopping;
+    at once when it already has."""
+    if _draining[0]:
+        callback()
+    else:
+        _drain_callbacks.append(callback)
+
+
+def draining() -> bool:
+    return _draining[0]
+
+
+def drain() -> None:
+    """The process is stopping: tell whoever registered (long-lived streams)."""
+    if _draining[0]:
+        return
+    _draining[0] = True
+    callbacks, _drain_callbacks[:] = list(_drain_callbacks), []
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # one failing callback must not keep the others from stopping
+            logger.exception("drain callback failed")
+
+
+class Worker(ASGIWorker):
+    """gunicorn's ASGI worker (``-k asgi``) that drains streams first on SIGTERM."""
+
+    def handle_exit_signal(self) -> None:
+        drain()
+        super().handle_exit_signal()
 
 
 def stream_routes() -> list[tuple[re.Pattern[str], StreamHandler]]:
@@ -99,6 +146,7 @@ def entry(wsgi_application, *, threads: int):
                 if message["type"] == "lifespan.startup":
                     await send({"type": "lifespan.startup.complete"})
                 elif message["type"] == "lifespan.shutdown":
+                    drain()
                     metrics.flush()  # the last requests' counts, before the process goes
                     await send({"type": "lifespan.shutdown.complete"})
                     return

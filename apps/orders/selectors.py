@@ -9,7 +9,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
@@ -55,6 +55,21 @@ def order_get_for_customer(*, customer: User, order_id: UUID | str) -> Order:
     if order is None:
         raise OrderNotFound()
     return order
+
+
+def order_status_for_customer(*, customer: User, order_id: UUID | str) -> tuple[str, dt.datetime]:
+    """The status of the customer's own order and when it took it (one query);
+    raises ``OrderNotFound`` for anyone else's."""
+    found = (
+        Order.objects.filter(customer=customer, pk=order_id)
+        .annotate(status_at=Max("events__at"))
+        .values_list("status", "status_at", "updated_at")
+        .first()
+    )
+    if found is None:
+        raise OrderNotFound()
+    status, status_at, updated_at = found
+    return status, status_at or updated_at
 
 
 def order_list_for_chef(*, chef: User, status: str | None = None) -> QuerySet[Order]:

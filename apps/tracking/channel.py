@@ -174,6 +174,12 @@ def client_options() -> dict[str, Any]:
     }
 
 
+def _retry(kind):
+    """Once more on a fresh connection when a pooled one turns out dead (Redis was
+    restarted): cheap. Never after a timeout: a frozen Redis costs one timeout."""
+    return kind(NoBackoff(), 1, supported_errors=(redis.ConnectionError,))
+
+
 def _sync_client() -> tuple[redis.Redis, Any]:
     """The process's client (thread-safe pool) and its registered publish script."""
     url = settings.REDIS_URL
@@ -182,7 +188,7 @@ def _sync_client() -> tuple[redis.Redis, Any]:
         with _sync_lock:
             found = _sync.get(url)
             if found is None:
-                client = redis.Redis.from_url(url, retry=Retry(NoBackoff(), 0), **client_options())
+                client = redis.Redis.from_url(url, retry=_retry(Retry), **client_options())
                 found = _sync[url] = (client, client.register_script(_PUBLISH_LUA))
     return found
 
@@ -192,7 +198,7 @@ def _async_client() -> aioredis.Redis:
     client = _async.get(loop)
     if client is None:
         client = _async[loop] = aioredis.Redis.from_url(
-            settings.REDIS_URL, retry=AsyncRetry(NoBackoff(), 0), **client_options()
+            settings.REDIS_URL, retry=_retry(AsyncRetry), **client_options()
         )
     return client
 

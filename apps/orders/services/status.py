@@ -3,25 +3,30 @@
 It checks the move against :data:`~apps.orders.models.TRANSITIONS`, stamps the
 order, writes the timeline row, announces the event and asks for the emails the move
 owes (:mod:`.notifications`), all in the caller's transaction on a row the caller
-locked. Portions go back through
+locked, and once that transaction commits, shows the move on the order's live
+tracking channel (:func:`status_to_channel`). Portions go back through
 :func:`portions_release_locked`, at most once per order.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from rest_framework.fields import DateTimeField
 
 from apps.menus.services import dish_portions_release
 from apps.orders import events
 from apps.orders.errors import OrderInvalidTransition, OrderNotFound
-from apps.orders.models import MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
+from apps.orders.models import FINAL_STATUSES, MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
 from apps.orders.services.notifications import order_notify_locked
 from apps.tracking.services import delivery_cancel, delivery_mark_ready, delivery_open
+from apps.tracking.channel import STATUS, ChannelUnavailable, channel_publish
 from foodiefast.events import Event, publish
 from foodiefast.geo import Point
 
@@ -94,6 +99,7 @@ def order_move_locked(
         publish(event)
     if notify:
         order_notify_locked(order, at=now)
+    transaction.on_commit(functools.partial(status_to_channel, reference=str(order.pk), status=target, at=now))
     logger.info("order %s: %s -> %s (%s)", order.pk, previous, target, actor)
 
 
@@ -122,6 +128,19 @@ def _delivery_follows(order: Order, *, previous: str, at: datetime) -> None:
         delivery_mark_ready(reference=reference, at=at)
     elif order.status == S.CANCELLED and previous in (S.ACCEPTED, S.READY_FOR_PICKUP):
         delivery_cancel(reference=reference, at=at)
+
+def status_to_channel(*, reference: str, status: str, at: datetime) -> None:
+    """Show a committed move on the order's tracking channel (a ``status`` event
+    ``{status, at}``, final for ``delivered`` and ``cancelled``), for the customer's
+    stream. Called after commit, straight from the process that moved the order: the
+    stream shows it within milliseconds, with no broker or worker in between. Redis
+    unreachable does not fail the move (it is committed already): the event is
+    logged as lost; a stream opened later reads the status from the database."""
+    data = {"status": status, "at": DateTimeField().to_representation(at)}
+    try:
+        channel_publish(reference=reference, kind=STATUS, data=data, final=status in FINAL_STATUSES)
+    except ChannelUnavailable:
+        logger.warning("order %s: %s not shown on the tracking channel (redis unavailable)", reference, status)
 
 
 def _event_for(order: Order, *, previous: str, at: datetime) -> Event | None:
