@@ -31,6 +31,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -39,6 +40,7 @@ from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.fields import DateTimeField
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from apps.accounts.permissions import IsCustomer
 from apps.orders.errors import OrderNotFound
 from apps.orders.models import FINAL_STATUSES, OrderStatus
 from apps.orders.selectors import order_status_for_customer
@@ -48,7 +50,9 @@ from apps.tracking.channel import (
     STATUS,
     ChannelEvent,
     ChannelUnavailable,
+    channel_events_since,
     channel_events_since_async,
+    channel_newest,
     channel_newest_async,
     id_key,
     is_event_id,
@@ -104,6 +108,8 @@ def open_stream(*, authorization: str, order_id: str) -> Opened | Refusal:
             user = _jwt.get_user(_jwt.get_validated_token(token))
         except AuthenticationFailed:
             return Refusal(401, "not_authenticated", _("Given token not valid for any token type"))
+        if not IsCustomer().has_permission(SimpleNamespace(user=user), None):
+            return Refusal(403, "permission_denied", _(IsCustomer.message))
         try:
             status, at = order_status_for_customer(customer=user, order_id=order_id)
         except OrderNotFound as error:
@@ -130,6 +136,24 @@ def _event_bytes(event: ChannelEvent) -> bytes:
 
 def _retry_hint() -> bytes:
     return f"retry: {settings.TRACKING_STREAM_RETRY_MILLISECONDS}\n\n".encode()
+
+
+def stream_once(*, order_id: str, status: str, at: str, last_event_id: str | None) -> bytes | None:
+    """What a server without the stream route answers (the Django view): the events a
+    stream would start with, then the end with a ``retry:`` hint; None for 204. Raises
+    :class:`ChannelUnavailable`."""
+    last_event_id = last_event_id if is_event_id(last_event_id) else None
+    if last_event_id:
+        events = channel_events_since(reference=order_id, after=last_event_id)
+        if not events and status in FINAL_STATUSES:
+            return None
+        body = b"".join(_event_bytes(event) for event in events)
+    elif status in FINAL_STATUSES:
+        return None
+    else:
+        opened = Opened(user_id="", status=status, at=at)
+        body = b"".join(_event_bytes(event) for event in _first_events(opened, channel_newest(reference=order_id)))
+    return body + _retry_hint()
 
 
 class _Stream:

@@ -206,7 +206,7 @@ def test_a_quiet_stream_gets_a_heartbeat(webs, order):
     assert beats == [{"comment": "keep-alive"}, {"comment": "keep-alive"}]
 
 
-def test_only_the_orders_customer_may_follow_it(webs, order):
+def test_only_the_orders_customer_may_follow_it(webs, kitchen, order):
     stranger = signed_in(webs[0].base_url, "customer", "Paul Durand")
     stranger.pop("email")
     url = f"{webs[0].base_url}/api/v1/orders/{order['id']}/tracking/stream"
@@ -216,11 +216,13 @@ def test_only_the_orders_customer_may_follow_it(webs, order):
     nobody = requests.get(url, headers=HTTPS, timeout=5)
     forged = requests.get(url, headers={**HTTPS, "Authorization": "Bearer not.a.token"}, timeout=5)
     missing = requests.get(unknown, headers=order["customer"], timeout=5)
+    chef = requests.get(url, headers=kitchen["chef"], timeout=5)
 
     assert (others.status_code, others.json()["code"]) == (404, "not_found")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
     assert (nobody.status_code, nobody.json()["code"]) == (401, "not_authenticated")
     assert (forged.status_code, forged.json()["code"]) == (401, "not_authenticated")
+    assert (chef.status_code, chef.json()["code"]) == (403, "permission_denied")
     assert others.json()["detail"] and nobody.json()["detail"]
 
 

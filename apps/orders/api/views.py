@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
+from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +29,7 @@ from apps.orders.api.serializers import (
     TrackingOutput,
 )
 from apps.orders.models import CHEF_VISIBLE_STATUSES
+from apps.orders.stream import stream_once
 from foodiefast.errors import InvalidInput
 from foodiefast.idempotency import HEADER, idempotency_key_from
 from foodiefast.json_input import StrictInput
@@ -116,6 +120,53 @@ class OrderDetailApi(APIView):
     @extend_schema(responses={200: OrderOutput}, tags=["orders"], summary="One of my orders")
     def get(self, request, order_id):
         return Response(_render(selectors.order_get_for_customer(customer=request.user, order_id=order_id)))
+
+
+class OrderTrackingStreamApi(APIView):
+    """Served by the ASGI entry's stream route (apps/orders/stream.py), which holds the
+    stream open; documented here. A server without that route reaches this view, which
+    answers the stream's first events and ends with a ``retry:`` hint."""
+
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "Last-Event-ID",
+                str,
+                OpenApiParameter.HEADER,
+                description="The id of the last event received: the events missed since then come first.",
+            )
+        ],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                OpenApiTypes.STR,
+                description=(
+                    "Server-Sent Events, each with an `id:`. `status`: `{status, at}`; `location`: "
+                    "`{lat, lng, updated_at, eta_minutes, estimated_arrival_at}`. On connect the current status "
+                    "and, once a courier is assigned, the latest position; a `: keep-alive` comment at least every "
+                    "15 s; the stream ends after the final status (`delivered`, `cancelled`), or with a `retry:` "
+                    "hint (the app reconnects with `Last-Event-ID` and a fresh token)."
+                ),
+            ),
+            204: OpenApiResponse(description="The order has ended and nothing was missed: stop reconnecting."),
+        },
+        tags=["orders"],
+        summary="Follow my order live (Server-Sent Events)",
+    )
+    def get(self, request, order_id):
+        status_now, at = selectors.order_status_for_customer(customer=request.user, order_id=order_id)
+        body = stream_once(
+            order_id=str(order_id),
+            status=status_now,
+            at=DateTimeField().to_representation(at),
+            last_event_id=request.headers.get("Last-Event-ID"),
+        )
+        if body is None:
+            return HttpResponse(status=status.HTTP_204_NO_CONTENT)
+        return HttpResponse(
+            body, content_type="text/event-stream; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        )
 
 
 class OrderCancelApi(APIView):
