@@ -9,6 +9,11 @@ loopback when one asks for it (see bench/scenarios.py). ``--only`` runs a scenar
 references with it.
 
     python -m bench.run [--duration 10] [--connections 8,32,64] [--only me,health_live]
+
+Then the tracking streams (bench/streams.py): ``idle_streams`` (cached browse with and
+without 5,000 idle streams open, memory per stream) and ``stream_fanout`` (one
+publish to 1,000 streams over two web processes, delivery latency); ``--only`` names
+them too.
 """
 
 from __future__ import annotations
@@ -363,7 +368,7 @@ def report(results: list[dict], *, duration: int, repeat: int) -> None:
     print(header)
     print("-" * len(header))
     for row in results:
-        print(format_row(row))
+        print(format_stream_row(row))
     for row in results:
         if "profile" in row:
             print(f"\n{row['profile']}")
@@ -393,6 +398,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from bench.streams import raise_open_files_limit
+
+    raise_open_files_limit()
     wrk = ensure_wrk()
     env = {**os.environ, **BENCH_ENV, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"}
     os.environ.update(BENCH_ENV)
@@ -435,11 +443,55 @@ def main() -> None:
                 for web in webs:
                     os.killpg(web.pid, 15)
                     web.wait(timeout=20)
+        results += stream_benches(wrk, env, args)
     finally:
         for helper in helpers:
             os.killpg(helper.pid, 15)
             helper.wait(timeout=20)
     report(results, duration=args.duration, repeat=args.repeat)
+
+
+STREAM_BENCHES = ("idle_streams", "stream_fanout")
+
+
+def stream_benches(wrk: str, env: dict[str, str], args) -> list[dict]:
+    """The tracking stream figures (bench/streams.py), when asked for (or nothing is)."""
+    from bench import streams
+    from bench.scenarios import SCENARIOS
+
+    wanted = set(filter(None, args.only.split(","))) or set(STREAM_BENCHES)
+    rows = []
+    if "idle_streams" in wanted:
+        browse = next(s for s in SCENARIOS if s.name == "dishes_cached")
+        if browse.setup and not browse.context:
+            browse.context = browse.setup()
+        rows += streams.idle_streams(
+            wrk=wrk, env=env, browse=browse, repeat=args.repeat, duration=args.duration, workdir=RESULTS
+        )
+        print(format_stream_row(rows[-2]), flush=True)
+        print(format_stream_row(rows[-1]), flush=True)
+    if "stream_fanout" in wanted:
+        rows.append(streams.stream_fanout(env=env, workdir=RESULTS))
+        print(format_stream_row(rows[-1]), flush=True)
+    return rows
+
+
+def format_stream_row(row: dict) -> str:
+    line = format_row(row)
+    if "memory_per_stream_kb" in row:
+        line += (
+            f"\n    {row['streams_open']} streams open in {row['streams_opened_in_s']:.1f} s"
+            f" ({row['streams_failed_to_open']} failed, {row['streams_alive_at_end']} alive at the end);"
+            f" web RSS {row['memory_before_kb'] / 1024:.0f} -> {row['memory_after_kb'] / 1024:.0f} MiB,"
+            f" {row['memory_per_stream_kb']:.1f} KiB per idle stream"
+        )
+    if "publishes" in row:
+        line += (
+            f"\n    {row['publishes']} publishes x {row['streams_open']} streams:"
+            f" {row['requests']} deliveries ({row['errors']} missing),"
+            f" p50 {row['p50_ms']:.1f} ms, p95 {row['p95_ms']:.1f} ms, p99 {row['p99_ms']:.1f} ms"
+        )
+    return line
 
 
 if __name__ == "__main__":
