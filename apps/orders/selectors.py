@@ -57,19 +57,24 @@ def order_get_for_customer(*, customer: User, order_id: UUID | str) -> Order:
     return order
 
 
+def _with_status_at(orders: QuerySet[Order]) -> QuerySet:
+    return orders.annotate(status_at=Max("events__at")).values_list("pk", "status", "status_at", "updated_at")
+
+
 def order_status_for_customer(*, customer: User, order_id: UUID | str) -> tuple[str, dt.datetime]:
     """The status of the customer's own order and when it took it (one query);
     raises ``OrderNotFound`` for anyone else's."""
-    found = (
-        Order.objects.filter(customer=customer, pk=order_id)
-        .annotate(status_at=Max("events__at"))
-        .values_list("status", "status_at", "updated_at")
-        .first()
-    )
+    found = _with_status_at(Order.objects.filter(customer=customer, pk=order_id)).first()
     if found is None:
         raise OrderNotFound()
-    status, status_at, updated_at = found
+    _, status, status_at, updated_at = found
     return status, status_at or updated_at
+
+
+def order_statuses(*, order_ids: list[str]) -> dict[str, tuple[str, dt.datetime]]:
+    """The status of each order and when it took it (one query), by id as a string."""
+    rows = _with_status_at(Order.objects.filter(pk__in=order_ids))
+    return {str(pk): (status, status_at or updated_at) for pk, status, status_at, updated_at in rows}
 
 
 def order_list_for_chef(*, chef: User, status: str | None = None) -> QuerySet[Order]:

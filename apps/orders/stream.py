@@ -43,7 +43,8 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from apps.accounts.permissions import IsCustomer
 from apps.orders.errors import OrderNotFound
 from apps.orders.models import FINAL_STATUSES, OrderStatus
-from apps.orders.selectors import order_status_for_customer
+from apps.orders.selectors import order_status_for_customer, order_statuses
+from apps.orders.services.status import status_to_channel
 from apps.tracking import live
 from apps.tracking.channel import (
     LOCATION,
@@ -119,6 +120,33 @@ def open_stream(*, authorization: str, order_id: str) -> Opened | Refusal:
         return _unavailable()
     finally:
         close_old_connections()
+
+
+def status_repair(references: list[str]) -> int:
+    """After Redis was lost and is back: a status move made meanwhile could not be
+    published (:func:`status_to_channel` logs it and goes on). For each order followed
+    here whose channel is behind its database status, publish that status now (one
+    query for them all); how many. Runs in a thread."""
+    close_old_connections()
+    try:
+        repaired = 0
+        for reference, (status, at) in order_statuses(order_ids=references).items():
+            newest = channel_newest(reference=reference).get(STATUS)
+            if newest is None or _PROGRESS.get(newest.data.get("status"), -1) < _PROGRESS[status]:
+                status_to_channel(reference=reference, status=status, at=at)
+                repaired += 1
+        return repaired
+    except (ChannelUnavailable, *DATABASE_UNAVAILABLE):
+        return 0
+    finally:
+        close_old_connections()
+
+
+def _repair_after_resync(references: list[str]) -> None:
+    asyncio.get_running_loop().run_in_executor(_opener, status_repair, references)
+
+
+live.on_resync(_repair_after_resync)
 
 
 def _unavailable() -> Refusal:

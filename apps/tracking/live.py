@@ -171,6 +171,8 @@ class Hub:
         self.runner: asyncio.Task | None = None
         self.remove_memory_listener = None
         self.messages = 0
+        self.resynced: list[str] = []
+        self.resync_listeners: list = []
 
     # -- what streams call -------------------------------------------------
 
@@ -336,6 +338,23 @@ class Hub:
             self.lost.discard(feed)
             for subscription in list(self.feeds[feed]):
                 subscription.push(RESYNC)
+            if not self.resynced:
+                asyncio.get_running_loop().call_soon(self._tell_resynced)
+            self.resynced.append(channel.reference_of(feed))
+
+    def on_resync(self, listener) -> None:
+        """``listener(references)`` is called (on the event loop) with the orders whose
+        feed came back after Redis was lost: whatever was published meanwhile failed
+        and may be re-published (orders re-publishes the status)."""
+        self.resync_listeners.append(listener)
+
+    def _tell_resynced(self) -> None:
+        references, self.resynced = self.resynced, []
+        for listener in self.resync_listeners:
+            try:
+                listener(references)
+            except Exception:  # a listener's failure must not stop the feed
+                logger.exception("tracking feed: resync listener failed")
 
     def _dispatch(self, feed: str, message: bytes | str) -> None:
         followers = self.feeds.get(feed)
@@ -366,4 +385,16 @@ def hub() -> Hub:
     if found is None:
         found = _hubs[loop] = Hub()
         on_drain(found.drain)
+        for listener in _resync_listeners:
+            found.on_resync(listener)
     return found
+
+
+_resync_listeners: list = []
+
+
+def on_resync(listener) -> None:
+    """Register ``listener`` with every hub (see :meth:`Hub.on_resync`)."""
+    _resync_listeners.append(listener)
+    for each in list(_hubs.values()):
+        each.on_resync(listener)

@@ -250,27 +250,30 @@ def test_sigterm_ends_streams_with_a_retry_hint_and_nothing_is_missed(webs, orde
     assert missed["id"] == published_meanwhile
 
 
-def test_streams_keep_their_heartbeat_while_redis_is_down_and_resume(webs, order, released, settings, tmp_path):
+def test_streams_keep_their_heartbeat_while_redis_is_down_and_resume(webs, kitchen, released, settings, tmp_path):
+    followed, cancelled = _new_order(webs, kitchen), _new_order(webs, kitchen)
     redis_server = RedisServer(tmp_path)
     web = start_web(_web_env(released, REDIS_URL=redis_server.url), log_path=tmp_path / "web-own-redis.log")
     settings.REDIS_URL = redis_server.url
     try:
-        stream = _stream(web, order)
-        assert stream.next_event()["event"] == "status"
+        stream, ending = _stream(web, followed), _stream(web, cancelled)
+        assert stream.next_event()["event"] == ending.next_event()["event"] == "status"
 
         redis_server.kill()
         beats = [stream.next(), stream.next(), stream.next()]
+        _cancel(web, cancelled)  # a move made while its event cannot be published
         redis_server.start()
 
         def published():
             try:
-                return channel_publish(reference=order["id"], kind="location", data={"lat": 48.9, "lng": 2.3})
+                return channel_publish(reference=followed["id"], kind="location", data={"lat": 48.9, "lng": 2.3})
             except ChannelUnavailable:
                 return None
 
         event_id = wait_for(published, timeout=10)
         resumed = stream.next_event()
         stream.close()
+        caught_up = [b for b in ending.rest() if "comment" not in b]
     finally:
         web.stop()
         redis_server.close()
@@ -278,3 +281,5 @@ def test_streams_keep_their_heartbeat_while_redis_is_down_and_resume(webs, order
     assert beats == [{"comment": "keep-alive"}] * 3
     assert resumed["id"] == event_id
     assert _data(resumed)["lat"] == 48.9
+    # Once Redis is back, the web process re-publishes the status its channel missed.
+    assert [(b["event"], _data(b)["status"]) for b in caught_up] == [("status", "cancelled")]
