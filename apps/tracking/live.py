@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import ssl
 import time
 import weakref
@@ -49,6 +50,7 @@ MAX_BACKOFF_SECONDS = 2.0
 # Last-Event-ID and misses nothing).
 QUEUE_LIMIT = 1000
 SUBSCRIBE_CHUNK = 500
+CLIENT_NAME = "foodiefast-tracking-feed"
 
 
 class _Marker:
@@ -254,6 +256,9 @@ class Hub:
                 auth = [target["username"], target["password"]] if target["username"] else [target["password"]]
                 writer.write(_command("AUTH", *auth))
                 await asyncio.wait_for(_read_reply(reader), timeout=channel.REDIS_TIMEOUT_SECONDS)
+            # Named, so that CLIENT LIST shows which process holds which subscription.
+            writer.write(_command("CLIENT", "SETNAME", f"{CLIENT_NAME}-{os.getpid()}"))
+            await asyncio.wait_for(_read_reply(reader), timeout=channel.REDIS_TIMEOUT_SECONDS)
         except BaseException:
             writer.close()
             raise

@@ -12,9 +12,11 @@ import threading
 import time
 
 import pytest
+import redis
 import requests
 
-from apps.tracking.channel import ChannelUnavailable, channel_publish, id_key
+from apps.tracking.channel import ChannelUnavailable, channel_publish, feed_name, id_key
+from apps.tracking.live import CLIENT_NAME
 from tests.e2e.ordering import DROP_OFF, HTTPS, open_kitchen, place_order, signed_in
 from tests.processes import RedisServer, start_web, wait_for
 from tests.tracking_stream.sse import Sse
@@ -145,6 +147,26 @@ def test_each_stream_carries_only_its_own_orders_events(webs, kitchen, order, pu
         ("status", "cancelled"),
     ]
     mine.close()
+
+
+def test_a_web_process_follows_each_order_once_on_one_connection(webs, kitchen, order, released, settings):
+    settings.REDIS_URL = released["REDIS_URL"]  # the feeds' names carry the deployment's Redis db
+    other = _new_order(webs, kitchen)
+    streams = [_stream(webs[0], each) for each in (order, order, other, other)]
+    for stream in streams:
+        stream.next_event()
+    client = redis.Redis.from_url(released["REDIS_URL"], socket_timeout=2)
+    try:
+        followers = dict(client.pubsub_numsub(*(feed_name(each["id"]) for each in (order, other))))
+        feeds = [c for c in client.client_list() if c["name"].startswith(CLIENT_NAME) and int(c["sub"]) == 2]
+    finally:
+        client.close()
+        for stream in streams:
+            stream.close()
+
+    # Two streams of each order, one subscription of each feed, both on one connection.
+    assert sorted(followers.values()) == [1, 1]
+    assert len(feeds) == 1
 
 
 def test_a_new_stream_starts_from_the_latest_position(webs, order, publish):

@@ -43,3 +43,22 @@ def test_streams_then_edge_handlers_then_django(settings, db):
     status, _ = call(app, "/version")  # Django: the HTTPS redirect, as for any API path
     assert status == 301
     assert seen == ["/teapot", "/version"]  # the stream never reached the edge handlers
+
+
+def test_a_stopping_process_tells_who_registered_once(monkeypatch):
+    from foodiefast import asgi
+
+    monkeypatch.setattr(asgi, "_draining", [False])
+    monkeypatch.setattr(asgi, "_drain_callbacks", [])
+    told = []
+    asgi.on_drain(lambda: told.append("stream"))
+
+    worker = asgi.Worker.__new__(asgi.Worker)  # gunicorn's worker, as far as SIGTERM goes
+    worker.alive = True
+    worker.handle_exit_signal()  # SIGTERM
+    asgi.drain()  # lifespan.shutdown, later
+    asgi.on_drain(lambda: told.append("late"))  # registered once stopping: told at once
+
+    assert told == ["stream", "late"]
+    assert asgi.draining()
+    assert not worker.alive  # and gunicorn stops as it would
