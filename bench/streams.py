@@ -293,10 +293,14 @@ def idle_streams(*, wrk: str, env: dict, browse, repeat: int, duration: int, wor
             }
         )
     rows[1].update(
-        reference=rows[0]["scenario"],
-        ratio_to_reference=best_with["rps"] / best_without["rps"] if best_without["rps"] else 0.0,
-        # Each run with streams against the best run without.
-        runs_ratio_to_reference=[w / best_without["rps"] for w in rows[1]["runs"] if best_without["rps"]],
+        references=[
+            {
+                "reference": rows[0]["scenario"],
+                "ratio": best_with["rps"] / best_without["rps"] if best_without["rps"] else 0.0,
+                # Each run with streams against the best run without.
+                "runs": [w / best_without["rps"] for w in rows[1]["runs"] if best_without["rps"]],
+            }
+        ],
         streams_open=opened,
         streams_failed_to_open=failed,
         streams_alive_at_end=held["alive"],
