@@ -35,7 +35,10 @@ from types import SimpleNamespace
 
 from django.conf import settings
 from django.db import close_old_connections
+from django.utils import translation
+from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
+from django.utils.translation.trans_real import parse_accept_lang_header
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.fields import DateTimeField
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -98,8 +101,26 @@ def _bearer(authorization: str) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-def open_stream(*, authorization: str, order_id: str) -> Opened | Refusal:
-    """Who asks and the order's status, as the API checks them (runs in a thread)."""
+def _language(accept_language: str) -> str:
+    """The language an API error's ``detail`` is written in, as Django picks it."""
+    for code, _quality in parse_accept_lang_header(accept_language):
+        if code == "*":
+            break
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            continue
+    return settings.LANGUAGE_CODE
+
+
+def open_stream(*, authorization: str, order_id: str, accept_language: str = "") -> Opened | Refusal:
+    """Who asks and the order's status, as the API checks them (runs in a thread);
+    a refusal's ``detail`` in the language ``accept_language`` asks for."""
+    with translation.override(_language(accept_language)):
+        return _open_stream(authorization=authorization, order_id=order_id)
+
+
+def _open_stream(*, authorization: str, order_id: str) -> Opened | Refusal:
     close_old_connections()
     try:
         token = _bearer(authorization)
@@ -327,9 +348,10 @@ class _Request:
             return await self.refuse(Refusal(405, "method_not_allowed", detail))
         last_event_id = self.header(b"last-event-id")
         last_event_id = last_event_id if is_event_id(last_event_id) else None
-        authorization = self.header(b"authorization")
+        authorization, accept_language = self.header(b"authorization"), self.header(b"accept-language")
         opened = await asyncio.get_running_loop().run_in_executor(
-            _opener, lambda: open_stream(authorization=authorization, order_id=self.reference)
+            _opener,
+            lambda: open_stream(authorization=authorization, order_id=self.reference, accept_language=accept_language),
         )
         if isinstance(opened, Refusal):
             return await self.refuse(opened)

@@ -239,6 +239,7 @@ def test_only_the_orders_customer_may_follow_it(webs, kitchen, order):
     forged = requests.get(url, headers={**HTTPS, "Authorization": "Bearer not.a.token"}, timeout=5)
     missing = requests.get(unknown, headers=order["customer"], timeout=5)
     chef = requests.get(url, headers=kitchen["chef"], timeout=5)
+    french = requests.get(url, headers={**HTTPS, "Accept-Language": "fr"}, timeout=5)
 
     assert (others.status_code, others.json()["code"]) == (404, "not_found")
     assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
@@ -246,6 +247,8 @@ def test_only_the_orders_customer_may_follow_it(webs, kitchen, order):
     assert (forged.status_code, forged.json()["code"]) == (401, "not_authenticated")
     assert (chef.status_code, chef.json()["code"]) == (403, "permission_denied")
     assert others.json()["detail"] and nobody.json()["detail"]
+    assert (french.status_code, french.json()["code"]) == (401, "not_authenticated")
+    assert french.json()["detail"] == "Informations d'authentification non fournies."
 
 
 def test_sigterm_ends_streams_with_a_retry_hint_and_nothing_is_missed(webs, order, publish, released, tmp_path):
