@@ -41,9 +41,9 @@ from collections.abc import Awaitable, Callable
 from a2wsgi import WSGIMiddleware
 from django.conf import settings
 from django.utils.module_loading import import_string
-from gunicorn.workers.gasgi import ASGIWorker
 
 from foodiefast import metrics
+from foodiefast.serving import Worker, drain, draining, on_drain  # noqa: F401 - the drain hooks live there
 
 REPLAY_BODY = "foodiefast.body"
 WATCH_RESPONSE = "foodiefast.watch_response"
@@ -51,43 +51,6 @@ logger = logging.getLogger("foodiefast.asgi")
 
 EdgeHandler = Callable[..., Awaitable[bool]]
 StreamHandler = Callable[..., Awaitable[None]]
-
-_drain_callbacks: list[Callable[[], None]] = []
-_draining = [False]
-
-
-def on_drain(callback: Callable[[], None]) -> None:
-    """Call ``callback`` (on the event loop, once) when the process starts stopping;
-    at once when it already has."""
-    if _draining[0]:
-        callback()
-    else:
-        _drain_callbacks.append(callback)
-
-
-def draining() -> bool:
-    return _draining[0]
-
-
-def drain() -> None:
-    """The process is stopping: tell whoever registered (long-lived streams)."""
-    if _draining[0]:
-        return
-    _draining[0] = True
-    callbacks, _drain_callbacks[:] = list(_drain_callbacks), []
-    for callback in callbacks:
-        try:
-            callback()
-        except Exception:  # one failing callback must not keep the others from stopping
-            logger.exception("drain callback failed")
-
-
-class Worker(ASGIWorker):
-    """gunicorn's ASGI worker (``-k asgi``) that drains streams first on SIGTERM."""
-
-    def handle_exit_signal(self) -> None:
-        drain()
-        super().handle_exit_signal()
 
 
 def stream_routes() -> list[tuple[re.Pattern[str], StreamHandler]]:

@@ -14,7 +14,7 @@ reconnects with a growing pause (up to :data:`MAX_BACKOFF_SECONDS`) and subscrib
 every followed feed again. Meanwhile streams keep their heartbeat; once a feed is
 back, its streams get :data:`RESYNC` and read what they missed from the log.
 
-When the process stops (SIGTERM, ``foodiefast.asgi.on_drain``) every subscription
+When the process stops (SIGTERM, ``foodiefast.serving.on_drain``) every subscription
 gets :data:`DRAIN`: streams end with a ``retry:`` hint and clients reconnect to
 another process with ``Last-Event-ID``.
 
@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from django.conf import settings
 
 from apps.tracking import channel
-from foodiefast.asgi import on_drain
+from foodiefast.serving import on_drain
 
 logger = logging.getLogger("apps.tracking")
 

@@ -46,7 +46,7 @@ def test_streams_then_edge_handlers_then_django(settings, db):
 
 
 def test_a_stopping_process_tells_who_registered_once(monkeypatch):
-    from foodiefast import asgi
+    from foodiefast import serving as asgi
 
     monkeypatch.setattr(asgi, "_draining", [False])
     monkeypatch.setattr(asgi, "_drain_callbacks", [])
