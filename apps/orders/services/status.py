@@ -25,8 +25,8 @@ from apps.orders import events
 from apps.orders.errors import OrderInvalidTransition, OrderNotFound
 from apps.orders.models import FINAL_STATUSES, MoneyOutcome, Order, OrderEvent, OrderStatus, can_move
 from apps.orders.services.notifications import order_notify_locked
-from apps.tracking.services import delivery_cancel, delivery_mark_ready, delivery_open
 from apps.tracking.channel import STATUS, ChannelUnavailable, channel_publish
+from apps.tracking.services import delivery_cancel, delivery_mark_ready, delivery_open
 from foodiefast.events import Event, publish
 from foodiefast.geo import Point
 
@@ -128,6 +128,7 @@ def _delivery_follows(order: Order, *, previous: str, at: datetime) -> None:
         delivery_mark_ready(reference=reference, at=at)
     elif order.status == S.CANCELLED and previous in (S.ACCEPTED, S.READY_FOR_PICKUP):
         delivery_cancel(reference=reference, at=at)
+
 
 def status_to_channel(*, reference: str, status: str, at: datetime) -> None:
     """Show a committed move on the order's tracking channel (a ``status`` event
