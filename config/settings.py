@@ -96,6 +96,7 @@ ASGI_STREAM_ROUTES: list[tuple[str, str]] = [
         r"^/api/v1/orders/(?P<order_id>[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})/tracking/stream$",
         "apps.orders.stream.serve",
     ),
+    (r"^/t/(?P<token>[A-Za-z0-9_-]{22,64})/stream$", "apps.orders.stream.serve_shared"),
 ]
 ASGI_EDGE_HANDLERS = [
     "foodiefast.health.serve_probe",  # probes never wait for a web thread
@@ -467,6 +468,14 @@ TRAIL_MIN_METRES = env.int("TRAIL_MIN_METRES", default=100)
 TRACKING_STREAM_HEARTBEAT_SECONDS = env.float("TRACKING_STREAM_HEARTBEAT_SECONDS", default=10.0)
 TRACKING_STREAM_MAX_SECONDS = env.float("TRACKING_STREAM_MAX_SECONDS", default=30 * 60)
 TRACKING_STREAM_RETRY_MILLISECONDS = env.int("TRACKING_STREAM_RETRY_MILLISECONDS", default=1000)
+# Shared live links (apps/orders/sharing.py): the links' base (the request's own host
+# when unset), how long a link lives after its order ended, the map tiles of the page
+# and the requests per minute the share endpoints take (per user, per client address).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="").rstrip("/")
+SHARE_LINK_HOURS_AFTER_END = env.float("SHARE_LINK_HOURS_AFTER_END", default=1.0)
+MAP_TILE_URL = env.str("MAP_TILE_URL", default="https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+SHARE_REQUESTS_PER_MINUTE = env.int("SHARE_REQUESTS_PER_MINUTE", default=30)
+SHARE_PAGE_REQUESTS_PER_MINUTE = env.int("SHARE_PAGE_REQUESTS_PER_MINUTE", default=120)
 # How long a browse answer (menu, kitchens near a point) is served from the cache;
 # edits invalidate it at once, this only bounds how stale `is_open` can be.
 BROWSE_CACHE_SECONDS = env.int("BROWSE_CACHE_SECONDS", default=30)

@@ -6,13 +6,19 @@ from django.conf import settings
 from django.http import HttpRequest
 
 
-def client_ip(request: HttpRequest) -> str:
+def client_address(*, forwarded: str, remote_addr: str) -> str:
     """The client's address: with N trusted proxies, the Nth address from the end
-    of ``X-Forwarded-For`` (what the last trusted proxy saw); else ``REMOTE_ADDR``."""
+    of ``X-Forwarded-For`` (what the last trusted proxy saw); else the peer's."""
     proxies = settings.TRUSTED_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     if proxies > 0 and forwarded:
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
             return hops[-min(proxies, len(hops))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    return remote_addr or "unknown"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """:func:`client_address` of a Django request."""
+    return client_address(
+        forwarded=request.META.get("HTTP_X_FORWARDED_FOR", ""), remote_addr=request.META.get("REMOTE_ADDR", "")
+    )

@@ -22,6 +22,8 @@ from foodiefast.metrics import name_route
 logger = logging.getLogger("foodiefast.request")
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+# A shared live link's token opens its page to anyone: logs show the path without it.
+_SECRET_IN_PATH = re.compile(r"^/t/[^/]+")
 
 
 def request_id_from(incoming: str) -> str:
@@ -35,6 +37,7 @@ def log_request(*, method: str, path: str, status: int, started: float, user_id:
     middleware for Django, an ASGI handler for what it serves itself."""
     if path.startswith("/health/"):
         return
+    path = _SECRET_IN_PATH.sub("/t/<token>", path)
     logger.info(
         "request",
         extra={

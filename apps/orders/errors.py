@@ -36,3 +36,13 @@ class RefundInProgress(DomainError):
     status_code = status.HTTP_409_CONFLICT
     code = "refund_in_progress"
     detail = _("This refund is being made right now; look again in a moment.")
+
+
+class ShareNotFound(NotFound):
+    """No live link with this token (never made, or revoked)."""
+
+
+class ShareExpired(DomainError):
+    status_code = status.HTTP_410_GONE
+    code = "link_expired"
+    detail = _("This live link has expired.")

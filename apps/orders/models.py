@@ -280,3 +280,21 @@ class OrderRefund(models.Model):
     @property
     def payment_key(self) -> str:
         return f"{REFUND_KEY_PREFIX}{self.pk}"
+
+
+class OrderShare(models.Model):
+    """A live link to an order's tracking page that its customer can send to anyone.
+
+    The token is kept as is, not hashed: the customer asking again must get the same
+    link back (API.md: 200 with the same link), which a hash cannot give. It is only
+    as secret as the rows next to it (the order's address is more sensitive than a
+    link that shows rounded points and dies an hour after the order ends), and it is
+    compared in the database through its unique index, not in Python. Revoking the
+    link deletes the row."""
+
+    order = models.OneToOneField(Order, on_delete=models.CASCADE, related_name="share")
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Share of order {self.order_id}"

@@ -13,7 +13,8 @@ from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from apps.accounts.models import User
-from apps.orders.errors import OrderNotFound
+from apps.orders import sharing
+from apps.orders.errors import OrderNotFound, ShareExpired, ShareNotFound
 from apps.orders.models import (
     CHEF_VISIBLE_STATUSES,
     FINAL_STATUSES,
@@ -21,10 +22,12 @@ from apps.orders.models import (
     Order,
     OrderEvent,
     OrderLine,
+    OrderShare,
     OrderStatus,
 )
 from apps.payments.selectors import Checkout, payment_checkouts_for
 from apps.tracking.selectors import CourierShown, Eta, delivery_tracking
+from foodiefast.geo import Point
 
 
 def _with_details(orders: QuerySet[Order]) -> QuerySet[Order]:
@@ -172,4 +175,67 @@ def order_tracking_for_customer(*, customer: User, order_id: UUID | str) -> Orde
     tracking = delivery_tracking(reference=str(order.pk))
     return OrderTracking(
         status=order.status, courier=tracking.courier, eta=tracking.eta, pickup=pickup, dropoff=dropoff
+    )
+
+
+def order_ended_at(order: Order, events: list[OrderEvent]) -> dt.datetime | None:
+    """When the order took its final status (None while it runs)."""
+    if order.status not in FINAL_STATUSES:
+        return None
+    ends = [event.at for event in events if event.status == order.status]
+    return ends[-1] if ends else order.updated_at
+
+
+def share_expires_at(order: Order) -> dt.datetime | None:
+    """When a live link to ``order`` stops working (None while it runs)."""
+    events = list(order.events.all()) if order.status in FINAL_STATUSES else []
+    return sharing.expires_at(status=order.status, ended_at=order_ended_at(order, events))
+
+
+@dataclass(frozen=True)
+class SharedOrder:
+    """An order as its live link shows it (see :mod:`apps.orders.sharing`): no
+    address, no name, rounded points. ``privacy`` holds the exact drop-off for the
+    server's own use (hiding the courier near it) and is never rendered."""
+
+    order_id: str
+    status: str
+    status_at: dt.datetime
+    timeline: list[tuple[str, dt.datetime]]
+    kitchen_name: str
+    pickup: Point | None
+    dropoff: Point
+    expires_at: dt.datetime | None
+    privacy: sharing.Privacy
+
+
+def shared_order_get(*, token: str, now: dt.datetime | None = None) -> SharedOrder:
+    """The order behind a live link's ``token`` (two queries); raises
+    ``ShareNotFound`` for an unknown or revoked token, ``ShareExpired`` once the
+    link's time after the order's end has passed."""
+    share = (
+        OrderShare.objects.select_related("order__kitchen")
+        .prefetch_related(Prefetch("order__events", queryset=OrderEvent.objects.order_by("at", "id")))
+        .filter(token=token)
+        .first()
+    )
+    if share is None:
+        raise ShareNotFound()
+    order = share.order
+    events = list(order.events.all())
+    expires = sharing.expires_at(status=order.status, ended_at=order_ended_at(order, events))
+    if expires is not None and expires <= (now or timezone.now()):
+        raise ShareExpired()
+    kitchen = order.kitchen
+    exact_dropoff = Point(order.delivery_lat, order.delivery_lng)
+    return SharedOrder(
+        order_id=str(order.pk),
+        status=order.status,
+        status_at=events[-1].at if events else order.updated_at,
+        timeline=[(event.status, event.at) for event in events],
+        kitchen_name=kitchen.display_name,
+        pickup=sharing.rounded(Point(kitchen.lat, kitchen.lng)) if kitchen.lat is not None else None,
+        dropoff=sharing.rounded(exact_dropoff),
+        expires_at=expires,
+        privacy=sharing.Privacy(dropoff=exact_dropoff),
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -39,15 +40,16 @@ from django.utils import translation
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.fields import DateTimeField
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from apps.accounts.permissions import IsCustomer
-from apps.orders.errors import OrderNotFound
+from apps.orders.errors import OrderNotFound, ShareExpired, ShareNotFound
 from apps.orders.models import FINAL_STATUSES, OrderStatus
-from apps.orders.selectors import order_status_for_customer, order_statuses
+from apps.orders.selectors import order_status_for_customer, order_statuses, shared_order_get
 from apps.orders.services.status import status_to_channel
+from apps.orders.sharing import page_throttled
 from apps.tracking import live
 from apps.tracking.channel import (
     LOCATION,
@@ -63,6 +65,7 @@ from apps.tracking.channel import (
     newest_id,
 )
 from foodiefast.errors import DATABASE_UNAVAILABLE, ServiceUnavailable
+from foodiefast.http import client_address
 from foodiefast.middleware import log_request, request_id_from
 
 # Threads that open streams (token, one query): each keeps one database connection.
@@ -89,11 +92,18 @@ class Refusal:
     headers: tuple[tuple[bytes, bytes], ...] = ()
 
 
+# What a stream shows of an event: the event as is (the customer's), or rebuilt
+# by a privacy rule (a shared link's), or None to leave it out.
+Shown = Callable[[ChannelEvent], ChannelEvent | None]
+
+
 @dataclass(frozen=True)
 class Opened:
-    user_id: str
+    user_id: str | None
     status: str
     at: str
+    reference: str = ""
+    shown: Shown | None = None
 
 
 def _bearer(authorization: str) -> str | None:
@@ -136,7 +146,41 @@ def _open_stream(*, authorization: str, order_id: str) -> Opened | Refusal:
             status, at = order_status_for_customer(customer=user, order_id=order_id)
         except OrderNotFound as error:
             return Refusal(404, error.code, str(error.detail))
-        return Opened(user_id=str(user.pk), status=status, at=DateTimeField().to_representation(at))
+        return Opened(user_id=str(user.pk), status=status, at=DateTimeField().to_representation(at), reference=order_id)
+    except DATABASE_UNAVAILABLE:
+        return _unavailable()
+    finally:
+        close_old_connections()
+
+
+def shared_stream_opening(*, token: str, client: str) -> Opened | Refusal:
+    """The order behind a shared link and the privacy rule its stream follows, as
+    the page checks them: 404 for an unknown or revoked link, 410 for an expired one,
+    429 past the page's throttle."""
+    retry = page_throttled(client)
+    if retry is not None:
+        error = Throttled(wait=retry)
+        return Refusal(429, "throttled", str(error.detail), ((b"retry-after", str(retry).encode()),))
+    try:
+        shared = shared_order_get(token=token)
+    except (ShareNotFound, ShareExpired) as error:
+        return Refusal(error.status_code, error.code, str(error.detail))
+    return Opened(
+        user_id=None,
+        status=shared.status,
+        at=DateTimeField().to_representation(shared.status_at),
+        reference=shared.order_id,
+        shown=shared.privacy.event,
+    )
+
+
+def open_shared_stream(*, token: str, client: str, accept_language: str = "") -> Opened | Refusal:
+    """:func:`shared_stream_opening` in a thread of the stream's pool, a refusal's
+    ``detail`` in the language ``accept_language`` asks for."""
+    close_old_connections()
+    try:
+        with translation.override(_language(accept_language)):
+            return shared_stream_opening(token=token, client=client)
     except DATABASE_UNAVAILABLE:
         return _unavailable()
     finally:
@@ -179,7 +223,9 @@ def sse(event_id: str, kind: str, data_json: str) -> bytes:
     return f"id: {event_id}\nevent: {kind}\ndata: {data_json}\n\n".encode()
 
 
-def _event_bytes(event: ChannelEvent) -> bytes:
+def _event_bytes(event: ChannelEvent, shown: Shown | None = None) -> bytes:
+    if shown is not None and (event := shown(event)) is None:
+        return b""
     return sse(event.id, event.kind, json.dumps(event.data, separators=(",", ":")))
 
 
@@ -187,21 +233,24 @@ def _retry_hint() -> bytes:
     return f"retry: {settings.TRACKING_STREAM_RETRY_MILLISECONDS}\n\n".encode()
 
 
-def stream_once(*, order_id: str, status: str, at: str, last_event_id: str | None) -> bytes | None:
+def stream_once(
+    *, order_id: str, status: str, at: str, last_event_id: str | None, shown: Shown | None = None
+) -> bytes | None:
     """What a server without the stream route answers (the Django view): the events a
-    stream would start with, then the end with a ``retry:`` hint; None for 204. Raises
-    :class:`ChannelUnavailable`."""
+    stream would start with (as ``shown`` shows them), then the end with a ``retry:``
+    hint; None for 204. Raises :class:`ChannelUnavailable`."""
     last_event_id = last_event_id if is_event_id(last_event_id) else None
     if last_event_id:
         events = channel_events_since(reference=order_id, after=last_event_id)
         if not events and status in FINAL_STATUSES:
             return None
-        body = b"".join(_event_bytes(event) for event in events)
+        body = b"".join(_event_bytes(event, shown) for event in events)
     elif status in FINAL_STATUSES:
         return None
     else:
         opened = Opened(user_id="", status=status, at=at)
-        body = b"".join(_event_bytes(event) for event in _first_events(opened, channel_newest(reference=order_id)))
+        first = _first_events(opened, channel_newest(reference=order_id))
+        body = b"".join(_event_bytes(event, shown) for event in first)
     return body + _retry_hint()
 
 
@@ -210,6 +259,7 @@ class _Stream:
 
     def __init__(self, send) -> None:
         self.send = send
+        self.shown: Shown | None = None
         self.last_id = "0-0"
         self.last_status: str | None = None
         self.started = False
@@ -236,7 +286,7 @@ class _Stream:
             if status == self.last_status and not event.final:
                 return b""
             self.last_status = status
-        return _event_bytes(event)
+        return _event_bytes(event, self.shown)
 
 
 def _watch_disconnect(receive, subscription: live.Subscription) -> asyncio.Task:
@@ -294,8 +344,32 @@ async def _follow(stream: _Stream, subscription: live.Subscription, *, reference
 
 
 async def serve(scope, receive, send, *, order_id: str) -> None:
-    """The stream route (ASGI)."""
-    request = _Request(scope, receive, send, order_id=order_id)
+    """The customer's stream route (ASGI)."""
+
+    def opener(request: _Request) -> Opened | Refusal:
+        return open_stream(
+            authorization=request.header(b"authorization"),
+            order_id=order_id,
+            accept_language=request.header(b"accept-language"),
+        )
+
+    await _serve(scope, receive, send, opener)
+
+
+async def serve_shared(scope, receive, send, *, token: str) -> None:
+    """A shared link's stream route (ASGI): the customer's stream, without auth but
+    the token, each event rebuilt by the link's privacy rule (:mod:`apps.orders.sharing`)."""
+
+    def opener(request: _Request) -> Opened | Refusal:
+        return open_shared_stream(
+            token=token, client=request.client(), accept_language=request.header(b"accept-language")
+        )
+
+    await _serve(scope, receive, send, opener)
+
+
+async def _serve(scope, receive, send, opener: Callable[[_Request], Opened | Refusal]) -> None:
+    request = _Request(scope, receive, send, opener=opener)
     try:
         await request.serve()
     finally:
@@ -309,10 +383,11 @@ async def serve(scope, receive, send, *, order_id: str) -> None:
 
 
 class _Request:
-    def __init__(self, scope, receive, send, *, order_id: str) -> None:
+    def __init__(self, scope, receive, send, *, opener: Callable[[_Request], Opened | Refusal]) -> None:
         self.started = time.perf_counter()
         self.scope, self.receive, self.send = scope, receive, send
-        self.reference = order_id
+        self.opener = opener
+        self.reference = ""
         self.headers = dict(scope["headers"])
         self.request_id = request_id_from(self.header(b"x-request-id"))
         self.status = 200
@@ -321,6 +396,10 @@ class _Request:
 
     def header(self, name: bytes) -> str:
         return self.headers.get(name, b"").decode("latin-1").strip()
+
+    def client(self) -> str:
+        peer = self.scope.get("client") or ("", 0)
+        return client_address(forwarded=self.header(b"x-forwarded-for"), remote_addr=peer[0])
 
     async def refuse(self, refusal: Refusal) -> None:
         self.status = refusal.status
@@ -348,14 +427,10 @@ class _Request:
             return await self.refuse(Refusal(405, "method_not_allowed", detail))
         last_event_id = self.header(b"last-event-id")
         last_event_id = last_event_id if is_event_id(last_event_id) else None
-        authorization, accept_language = self.header(b"authorization"), self.header(b"accept-language")
-        opened = await asyncio.get_running_loop().run_in_executor(
-            _opener,
-            lambda: open_stream(authorization=authorization, order_id=self.reference, accept_language=accept_language),
-        )
+        opened = await asyncio.get_running_loop().run_in_executor(_opener, self.opener, self)
         if isinstance(opened, Refusal):
             return await self.refuse(opened)
-        self.user_id = opened.user_id
+        self.user_id, self.reference, self.stream.shown = opened.user_id, opened.reference, opened.shown
         try:
             if opened.status in FINAL_STATUSES:
                 return await self.replay_ended(last_event_id)
@@ -387,7 +462,7 @@ class _Request:
                 body = b"".join(stream.take(event) for event in first)
             else:
                 first = _first_events(opened, await channel_newest_async(reference=self.reference))
-                body = b"".join(_event_bytes(event) for event in first)  # one id for the snapshot
+                body = b"".join(_event_bytes(event, stream.shown) for event in first)  # one id for the snapshot
                 stream.last_id, stream.last_status = first[0].id, first[0].data["status"]
             await stream.start(self.request_id)
             if any(event.final for event in first):

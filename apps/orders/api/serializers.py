@@ -197,3 +197,8 @@ class TrackingOutput(serializers.Serializer):
     @extend_schema_field(PointOutput)
     def get_dropoff(self, tracking) -> dict:
         return {"lat": tracking.dropoff[0], "lng": tracking.dropoff[1]}
+
+
+class ShareOutput(serializers.Serializer):
+    url = serializers.URLField(help_text="The live page; anyone with it may open it until it expires")
+    expires_at = serializers.DateTimeField(allow_null=True, help_text="Null until the order ends, then one hour later")

@@ -10,6 +10,7 @@ urlpatterns = [
     path(
         "orders/<uuid:order_id>/tracking/stream", views.OrderTrackingStreamApi.as_view(), name="order-tracking-stream"
     ),
+    path("orders/<uuid:order_id>/share", views.OrderShareApi.as_view(), name="order-share"),
     path("orders/<uuid:order_id>/review", views.OrderReviewApi.as_view(), name="order-review"),
     path("chef/orders", views.ChefOrderListApi.as_view(), name="chef-orders"),
     path("chef/orders/<uuid:order_id>/accept", views.ChefOrderAcceptApi.as_view(), name="chef-order-accept"),

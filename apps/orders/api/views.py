@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.fields import DateTimeField
 from rest_framework.response import Response
+from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from apps.accounts.permissions import IsChef, IsCustomer
@@ -26,6 +28,7 @@ from apps.orders.api.serializers import (
     RejectInput,
     ReviewInput,
     ReviewOutput,
+    ShareOutput,
     TrackingOutput,
 )
 from apps.orders.models import CHEF_VISIBLE_STATUSES
@@ -167,6 +170,52 @@ class OrderTrackingStreamApi(APIView):
         return HttpResponse(
             body, content_type="text/event-stream; charset=utf-8", headers={"Cache-Control": "no-cache"}
         )
+
+
+class ShareThrottle(UserRateThrottle):
+    """``SHARE_REQUESTS_PER_MINUTE`` per customer on the share endpoints (read when
+    the request comes, so a changed setting applies at once)."""
+
+    scope = "order_share"
+
+    def get_rate(self) -> str:
+        return f"{settings.SHARE_REQUESTS_PER_MINUTE}/min"
+
+
+class OrderShareApi(APIView):
+    permission_classes = [IsCustomer]
+    throttle_classes = [ShareThrottle]
+
+    @extend_schema(
+        request=None,
+        responses={
+            201: ShareOutput,
+            200: OpenApiResponse(ShareOutput, description="The link made earlier, the same again."),
+        },
+        tags=["orders"],
+        summary="A live link to my order's tracking page, to send to anyone",
+        description=(
+            "The link opens `/t/{token}`: the status timeline, the kitchen's name, the ETA and the courier on a map, "
+            "with no address, no customer name and only the courier's first name. `expires_at` is null until the "
+            "order ends, then one hour later; the link answers 410 after it."
+        ),
+    )
+    def post(self, request, order_id):
+        share, created = services.order_share(customer=request.user, order_id=order_id)
+        order = selectors.order_get_for_customer(customer=request.user, order_id=order_id)
+        base = settings.PUBLIC_BASE_URL or f"{request.scheme}://{request.get_host()}"
+        body = ShareOutput({"url": f"{base}/t/{share.token}", "expires_at": selectors.share_expires_at(order)}).data
+        return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="The link is revoked: its page answers 404 from now on.")},
+        tags=["orders"],
+        summary="Revoke my order's live link",
+    )
+    def delete(self, request, order_id):
+        services.order_share_revoke(customer=request.user, order_id=order_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class OrderCancelApi(APIView):

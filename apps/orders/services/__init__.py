@@ -21,6 +21,7 @@ from apps.orders.services.news import (
 )
 from apps.orders.services.refunds import order_payment_refunded, order_refund_by_staff, order_refund_record
 from apps.orders.services.reviews import order_review
+from apps.orders.services.share import order_share, order_share_revoke
 
 __all__ = [
     "Placed",
@@ -39,6 +40,8 @@ __all__ = [
     "order_reject",
     "order_review",
     "order_settle_money",
+    "order_share",
+    "order_share_revoke",
     "orders_cancel_unaccepted",
     "orders_expire_unpaid",
     "service_fee_for",
