@@ -19,7 +19,7 @@
   var source = null;
 
   function number(value) {
-    return value === undefined || value === "" ? null : Number(value);
+    return value === undefined || value === null || value === "" ? null : Number(value);
   }
 
   function point(lat, lng) {
@@ -37,7 +37,7 @@
   var pickup = point(data.pickupLat, data.pickupLng);
   var dropoff = point(data.dropoffLat, data.dropoffLng);
   var courier = null;
-  var map = L.map("map", { zoomControl: true, attributionControl: true });
+  var map = L.map("map", { zoomControl: true, attributionControl: true }).setView(dropoff, 14);
   L.tileLayer(data.tileUrl, { maxZoom: 19, attribution: data.tileAttribution }).addTo(map);
   var markers = L.layerGroup().addTo(map);
   var route = L.polyline([], { className: "route", color: "#2b6cb0", weight: 4, dashArray: "6 6" }).addTo(map);
