@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.orders.models import Actor, OrderStatus
+from apps.orders.services import order_customer_erased
 from apps.orders.services.status import order_lock, order_move_locked
 from tests.factories.accounts import UserFactory
 from tests.factories.orders import OrderFactory
@@ -163,3 +164,15 @@ def test_an_unknown_link_is_a_404_page(make_client):
     assert "does not exist" in answer.content.decode()
     assert answer["X-Robots-Tag"].startswith("noindex")
     assert "script-src 'self'" in answer["Content-Security-Policy"]
+
+
+def test_an_erased_customer_s_links_stop_working(make_client):
+    order = OrderFactory(accepted=True)
+    other = OrderFactory(accepted=True)
+    mine = make_client(order.customer).post(_share_url(order)).json()["url"]
+    theirs = make_client(other.customer).post(_share_url(other)).json()["url"]
+
+    order_customer_erased(user_id=str(order.customer.pk))
+
+    assert make_client().get("/" + _path(mine)).status_code == 404
+    assert make_client().get("/" + _path(theirs)).status_code == 200

@@ -14,7 +14,7 @@ from django.db.models import F
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from apps.orders.models import Actor, Order, OrderStatus
+from apps.orders.models import Actor, Order, OrderShare, OrderStatus
 from apps.orders.services.status import order_cancel_locked, order_move_locked
 from foodiefast.tasks import delay_after_commit
 
@@ -132,7 +132,9 @@ def orders_cancel_unaccepted(*, now: datetime | None = None) -> int:
 def order_customer_erased(*, user_id: str) -> int:
     """The customer erased their account: their orders stay for accounting with the
     personal data anonymised (name, address, instructions, phone; the drop-off point
-    rounded to about a kilometre). Idempotent; how many orders changed."""
+    rounded to about a kilometre), their live links revoked. Idempotent; how many
+    orders changed."""
+    OrderShare.objects.filter(order__customer_id=user_id).delete()
     return Order.objects.filter(customer_id=user_id, anonymised_at__isnull=True).update(
         customer_name="",
         delivery_address=ERASED,
