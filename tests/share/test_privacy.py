@@ -181,3 +181,12 @@ def test_an_ended_order_answers_204_on_the_stream_and_says_so_on_the_page(make_c
     page = make_client().get(link).content.decode()
     assert "This order was cancelled" in page
     assert "This page no longer updates" in page
+
+
+def test_the_page_speaks_the_visitor_s_language(link, make_client):
+    french = make_client().get(link, HTTP_ACCEPT_LANGUAGE="fr-FR,fr;q=0.9").content.decode()
+    english = make_client().get(link, HTTP_ACCEPT_LANGUAGE="en-US").content.decode()
+
+    assert "En cuisine" in french and "(en cours)" in french
+    assert "The kitchen is cooking" in english and "(now)" in english
+    assert "Arrivée dans environ {minutes} min" in french  # the script fills the minutes in

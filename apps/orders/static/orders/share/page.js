@@ -90,7 +90,7 @@
       return;
     }
     var minutes = Math.ceil((etaAt.getTime() - Date.now()) / 60000);
-    etaText.textContent = minutes >= 1 ? label('[data-eta="minutes"]').replace("%(minutes)s", String(minutes))
+    etaText.textContent = minutes >= 1 ? label('[data-eta="minutes"]').replace("{minutes}", String(minutes))
       : label('[data-eta="soon"]');
     etaText.hidden = false;
   }
