@@ -1,6 +1,7 @@
 """The shared live tracking page in a real headless browser (Debian's chromium driven
 by Playwright, never a browser download) against the Procfile's web and worker: a
-customer shares their order; someone with the link, and no account, sees the status,
+customer shares their order; a courier carries it through the courier API; someone
+with the link, and no account, sees the status,
 the kitchen, the map's points and route (the tiles cannot load here), the courier
 moving within 2 s of each ping, the courier hidden at the door, then "delivered" and
 a page that stops; an hour later (seconds here) the link shows the 410 page. Neither
@@ -19,8 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Page, expect, sync_playwright
 
-from apps.tracking.channel import channel_publish
-from tests.e2e.ordering import DROP_OFF, HTTPS, open_kitchen, pay_with_webhook, place_order, signed_in
+from tests.e2e.ordering import DROP_OFF, HTTPS, KITCHEN, open_kitchen, pay_with_webhook, place_order, signed_in
 from tests.payments.conftest import StripeDouble
 from tests.processes import start_web, wait_for
 from tests.tracking_stream.sse import Sse
@@ -34,6 +34,7 @@ LINK_SECONDS_AFTER_END = 6
 TILES = "https://tiles.invalid/{z}/{x}/{y}.png"
 CUSTOMER = {"full_name": "Margaux Delacroix", "address": DROP_OFF["address"], "phone": "+33 6 11 22 33 44"}
 INSTRUCTIONS = "Digicode 4821B, 3rd floor"
+COURIER_NAME = "Karim Benali"
 
 
 @pytest.fixture(scope="module")
@@ -67,17 +68,6 @@ def screenshots():
     yield folder
     if not kept:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def publish(settings, released):
-    """The courier's part, published into the deployment's channel as the courier API does."""
-    settings.REDIS_URL = released["REDIS_URL"]
-
-    def publish(order_id: str, kind: str, data: dict, final: bool = False) -> str:
-        return channel_publish(reference=order_id, kind=kind, data=data, final=final)
-
-    return publish
 
 
 def _order_status(base: str, customer: dict, order_id: str) -> str:
@@ -127,9 +117,44 @@ def _courier_at(page: Page, lat: float, lng: float) -> None:
     expect(root).to_have_attribute("data-courier-lng", str(lng), timeout=PING_SHOWS_WITHIN_MS)
 
 
-def test_someone_with_the_link_follows_the_delivery_live(
-    share_web, released, browser, localstripe_server, publish, screenshots
-):
+def _courier_claims(base: str, kitchen: dict, order_id: str) -> tuple[dict, str]:
+    """A courier online near the kitchen claims the order's delivery: their API
+    headers and the delivery's id."""
+    courier = signed_in(base, "courier", COURIER_NAME)
+    courier.pop("email")
+    online = {"online": True, "lat": KITCHEN["lat"] + 0.001, "lng": KITCHEN["lng"]}
+    assert requests.post(f"{base}/api/v1/courier/availability", json=online, headers=courier, timeout=10).ok
+    offers: list = []
+
+    def offered() -> bool:
+        listed = requests.get(f"{base}/api/v1/courier/deliveries/available", headers=courier, timeout=10).json()
+        offers[:] = [d for d in listed["results"] if d["order_id"] == order_id]
+        return bool(offers)
+
+    assert wait_for(offered, timeout=15)
+    claimed = requests.post(f"{base}/api/v1/courier/deliveries/{offers[0]['id']}/claim", headers=courier, timeout=10)
+    assert claimed.status_code == 200, claimed.text
+    return courier, offers[0]["id"]
+
+
+def _courier_step(base: str, courier: dict, delivery_id: str, step: str) -> None:
+    done = requests.post(f"{base}/api/v1/courier/deliveries/{delivery_id}/{step}", headers=courier, timeout=10)
+    assert done.status_code == 200, done.text
+
+
+def _ping(base: str, courier: dict, lat: float, lng: float) -> None:
+    pinged = requests.post(
+        f"{base}/api/v1/courier/location", json={"lat": lat, "lng": lng}, headers=courier, timeout=10
+    )
+    assert pinged.status_code == 202, pinged.text
+
+
+def _marker(page: Page) -> str | None:
+    marker = page.locator("path.point-courier")
+    return marker.get_attribute("d") if marker.count() else None
+
+
+def test_someone_with_the_link_follows_the_delivery_live(share_web, released, browser, localstripe_server, screenshots):
     base = share_web.base_url
     dish = {"name": "Tajine d'agneau", "price_cents": 1600, "allergens": ["celery"], "portions_per_day": 10}
     kitchen = open_kitchen(base, released, chef_name="Nadia Haddad", kitchen_name="Chez Nadia", dish=dish)
@@ -152,24 +177,33 @@ def test_someone_with_the_link_follows_the_delivery_live(
     expect(page.locator("path.point-dropoff")).to_have_count(1)
     expect(page.locator("path.route")).to_have_attribute("d", re.compile(r"M.+L"))
 
-    # the courier moves: each ping shows within 2 s
-    on_the_way = [(48.8600, 2.3400), (48.8590, 2.3440), (48.8580, 2.3480)]
-    for lat, lng in on_the_way:
-        publish(order_id, "location", {"lat": lat, "lng": lng, "updated_at": "2026-01-01T12:00:00Z", "eta_minutes": 7})
+    # a courier claims it, the food is ready, the courier picks it up: the page follows
+    courier, delivery_id = _courier_claims(base, kitchen, order_id)
+    assert requests.post(f"{base}/api/v1/chef/orders/{order_id}/ready", headers=kitchen["chef"], timeout=10).ok
+    _courier_step(base, courier, delivery_id, "pickup")
+    expect(page.locator("#status-label")).to_have_text("On the way", timeout=5_000)
+    page.reload()  # the courier's first name shows once a courier carries the order
+    expect(page.locator("#courier")).to_have_text(f"Your courier: {COURIER_NAME.split(maxsplit=1)[0]}")
+    assert COURIER_NAME.split()[1] not in page.content()
+
+    # the courier moves: each ping through the courier API shows within 2 s
+    for lat, lng in [(48.8600, 2.3400), (48.8590, 2.3440), (48.8580, 2.3480)]:
+        before = _marker(page)
+        _ping(base, courier, lat, lng)
         _courier_at(page, lat, lng)
-        expect(page.locator("path.point-courier")).to_have_count(1)
-    expect(page.locator("#eta")).to_have_text(re.compile(r"Arriving in about [67] min"))
+        assert _marker(page) not in (None, before)  # the marker moved on the map
+    expect(page.locator("#eta")).to_have_text(re.compile(r"Arriving (in about \d+ min|any minute now)"))
     page.screenshot(path=str(screenshots / "share-page.png"), full_page=True)
 
     # at the door the courier is only "arriving"
-    publish(order_id, "location", {"lat": 48.8570, "lng": 2.3522, "updated_at": "2026-01-01T12:05:00Z"})
+    _ping(base, courier, 48.8570, DROP_OFF["lng"])
     expect(page.locator("#arriving")).to_be_visible(timeout=PING_SHOWS_WITHIN_MS)
     expect(page.locator("path.point-courier")).to_have_count(0)
     assert page.locator("#share").get_attribute("data-courier-lat") == ""
 
     # delivered: the page says so and stops following
-    publish(order_id, "status", {"status": "delivered", "at": "2026-01-01T12:06:00Z"}, final=True)
-    expect(page.locator("#ended")).to_contain_text("Delivered", timeout=PING_SHOWS_WITHIN_MS)
+    _courier_step(base, courier, delivery_id, "deliver")
+    expect(page.locator("#ended")).to_contain_text("Delivered", timeout=5_000)
     expect(page.locator("#status-label")).to_have_text("Delivered")
     expect(page.locator("#share")).to_have_attribute("data-live", "stopped")
     followed = len(streams)
@@ -178,7 +212,9 @@ def test_someone_with_the_link_follows_the_delivery_live(
 
     # neither the page nor its stream (replayed from the start) shows personal data
     replay = Sse(f"{base}{link}/stream", {**HTTPS, "Last-Event-ID": "0-0"})
-    body = repr(replay.rest()) + page.content()
+    blocks = replay.rest()
+    assert any('"delivered"' in block.get("data", "") for block in blocks)
+    body = repr(blocks) + page.content()
     for value in (
         CUSTOMER["full_name"],
         "Margaux",
@@ -190,6 +226,7 @@ def test_someone_with_the_link_follows_the_delivery_live(
         INSTRUCTIONS,
         "4821B",
         str(DROP_OFF["lat"]),
+        COURIER_NAME.split()[1],
     ):
         assert value not in body, value
     assert errors == []

@@ -25,6 +25,7 @@ from apps.orders.models import FINAL_STATUSES, OrderStatus
 from apps.orders.sharing import page_throttled
 from apps.orders.stream import Refusal, shared_stream_opening, stream_once
 from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_latest
+from apps.tracking.selectors import delivery_tracking
 from foodiefast.http import client_ip
 
 S = OrderStatus
@@ -109,6 +110,14 @@ def _first_location(shared: selectors.SharedOrder) -> dict | None:
     return shared.privacy.location(event.data) if event is not None else None
 
 
+def _courier_name(shared: selectors.SharedOrder) -> str:
+    """The courier's first name once one carries the order ("" before and after)."""
+    if shared.status in FINAL_STATUSES:
+        return ""
+    courier = delivery_tracking(reference=shared.order_id).courier
+    return courier.name if courier is not None else ""
+
+
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
     retry = page_throttled(client_ip(request))
@@ -132,6 +141,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
         "ended_messages": ENDED_MESSAGES,
         "step_labels": STEP_LABELS,
         "location": _first_location(shared),
+        "courier_name": _courier_name(shared),
         "tile_url": settings.MAP_TILE_URL,
         "stream_url": f"/t/{token}/stream",
     }
