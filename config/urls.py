@@ -1,10 +1,10 @@
 """URL wiring: operations, the versioned API, the schema and docs, the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from foodiefast import health
+from foodiefast import health, photos
 from foodiefast.features_api import FeaturesApi
 
 api_v1 = [
@@ -25,6 +25,9 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
+    # With no bucket configured: the photo uploads' form target and the published photos.
+    path("uploads/photos", photos.local_upload, name="photo-upload-local"),
+    re_path(r"^media/(?P<path>.+)$", photos.media, name="media"),
 ]
 
 handler400 = "foodiefast.errors.bad_request"
