@@ -3,6 +3,7 @@ process of its own (started once per test session)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -49,8 +50,19 @@ class ObjectStore:
         )
 
     def new_bucket(self) -> str:
+        """A bucket set up as docs/photos.md says: anyone may read ``photos/`` (the
+        published sizes), nothing else (the originals under ``uploads/`` stay private)."""
         name = f"photos-{uuid.uuid4().hex[:12]}"
         self.client.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+        public_photos = {
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{name}/photos/*",
+        }
+        self.client.put_bucket_policy(
+            Bucket=name, Policy=json.dumps({"Version": "2012-10-17", "Statement": [public_photos]})
+        )
         return name
 
     def env(self, bucket: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ import datetime as dt
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 from django.utils import timezone
 
 from foodiefast.models import PhotoUpload
@@ -91,6 +92,9 @@ def test_a_jpeg_with_gps_comes_out_upright_without_any_metadata(
     assert max(thumb["size"]) == 400
     # The original is gone; only the published sizes are left.
     assert sorted(object_store.keys(s3)) == sorted([key_of(mine["photo_url"], s3), key_of(mine["photo_thumb_url"], s3)])
+    # Anyone may load the published sizes; nobody the original's key.
+    assert requests.get(mine["photo_thumb_url"], timeout=10).headers["Content-Type"] == "image/webp"
+    assert requests.get(f"{object_store.endpoint}/{s3}/uploads/{upload_id}", timeout=10).status_code in (403, 404)
     # Browsing shows it at once (the stored answer was dropped).
     assert api.get(f"/api/v1/chefs/{dish.kitchen_id}?{HERE}").json()["dishes"][0]["photo_url"] == mine["photo_url"]
     public = api.get(f"/api/v1/dishes/{dish.pk}").json()
