@@ -30,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from celery import Task
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, default_storage
@@ -46,6 +47,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from foodiefast.errors import InvalidInput
 from foodiefast.models import PhotoStatus, PhotoUpload, WithPhoto
+from foodiefast.tasks import delay_after_commit
 
 logger = logging.getLogger("foodiefast.photos")
 
@@ -58,6 +60,9 @@ LARGE_SIDE = 1600
 THUMB_SIDE = 400
 QUALITY = 80
 OUTPUT_CONTENT_TYPE = "image/webp"
+# A photo still processing after this long had its task lost: beat queues it again.
+STALLED_AFTER = dt.timedelta(minutes=5)
+STALLED_BATCH = 100
 
 _SIGNING_SALT = "foodiefast.photos.local-upload"
 
@@ -307,10 +312,13 @@ def photo_process(*, model: type[WithPhoto], pk, upload_id, on_ready: Callable[[
         rendered, error = photo_render(upload), None
     except PhotoRejected as exc:
         rendered, error = None, str(exc)
+    published = False
     with transaction.atomic():
-        row = model.objects.select_for_update().filter(pk=pk, photo_pending_upload=upload_id).first()
-        if row is None:
-            outcome = "superseded"
+        row = model.objects.select_for_update().filter(pk=pk).first()
+        if row is None or str(row.photo_pending_upload) != str(upload_id):
+            # Another upload took its place, or a redelivered twin of this task got here first.
+            published = row is not None and rendered is not None and row.photo_url == rendered.url
+            row, outcome = None, "superseded"
         elif rendered is not None:
             row.photo_url, row.photo_thumb_url = rendered.url, rendered.thumb_url
             row.photo_status, row.photo_error = PhotoStatus.READY, None
@@ -323,11 +331,23 @@ def photo_process(*, model: type[WithPhoto], pk, upload_id, on_ready: Callable[[
             row.save(update_fields=[*PHOTO_FIELDS, "updated_at"])
             if outcome == "ready":
                 on_ready()
-    if outcome == "superseded" and rendered is not None:
+    if outcome == "superseded" and rendered is not None and not published:
         _delete(*rendered.names)
     _delete(upload.key)
     logger.info("photo %s", outcome, extra={"upload_id": str(upload_id), "model": model._meta.label})
     return outcome
+
+
+def photo_requeue_stalled(*, model: type[WithPhoto], task: Task, older_than: dt.timedelta = STALLED_AFTER) -> int:
+    """Queue ``task(pk, upload_id)`` again for rows of ``model`` still waiting for an
+    upload after ``older_than`` (a task the broker could not take, or lost): beat's
+    sweep. Safe with a task still running (see :func:`photo_process`). How many."""
+    stalled = model.objects.filter(
+        photo_pending_upload__isnull=False, updated_at__lt=timezone.now() - older_than
+    ).values_list("pk", "photo_pending_upload")[:STALLED_BATCH]
+    for pk, upload_id in stalled:
+        delay_after_commit(task, str(pk), str(upload_id))
+    return len(stalled)
 
 
 PHOTO_FIELDS = ("photo_url", "photo_thumb_url", "photo_status", "photo_error", "photo_pending_upload")
@@ -346,25 +366,25 @@ def _policy_problem(post, file) -> str | None:
     """Why the posted form breaks its signed policy (None: it keeps to it)."""
     policy = post.get("policy", "")
     if not policy or not constant_time_compare(_policy_signature(policy), post.get("signature", "")):
-        return "Bad signature."
+        return _("Bad signature.")
     try:
         document = json.loads(base64.b64decode(policy, validate=True))
         expiration = dt.datetime.strptime(document["expiration"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except (ValueError, KeyError, TypeError):
-        return "Bad policy."
+        return _("Bad policy.")
     if expiration <= timezone.now():
-        return "The upload form expired."
+        return _("The upload form expired.")
     for condition in document.get("conditions", []):
         if isinstance(condition, dict):
             for name, value in condition.items():
                 if post.get(name) != value:
-                    return f"{name} does not match the policy."
+                    return _("%(field)s does not match the policy.") % {"field": name}
         elif (
             isinstance(condition, list)
             and condition[0] == "content-length-range"
             and not condition[1] <= file.size <= condition[2]
         ):
-            return "The file's size is outside the policy's range."
+            return _("The file's size is outside the policy's range.")
     return None
 
 
@@ -378,7 +398,7 @@ def local_upload(request):
         raise Http404
     file = request.FILES.get("file")
     if file is None:
-        return _local_error("Send the file as the form's 'file' field.", status=400)
+        return _local_error(_("Send the file as the form's 'file' field."), status=400)
     problem = _policy_problem(request.POST, file)
     if problem:
         return _local_error(problem)

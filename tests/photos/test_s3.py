@@ -213,3 +213,69 @@ def test_a_later_upload_wins_over_one_still_processing(
     assert mine["photo_status"] == "ready"
     assert second in mine["photo_url"]
     assert not [key for key in object_store.keys(s3) if first in key]
+
+
+def test_a_photo_whose_task_was_lost_is_queued_again_by_beat(
+    s3, chef, dish, broker_down, django_capture_on_commit_callbacks
+):
+    from celery import current_app
+
+    from apps.menus.models import Dish
+    from apps.menus.tasks import dish_photo_sweep_task
+
+    upload_id = uploaded(chef, "image/png", images.png())
+    with django_capture_on_commit_callbacks(execute=True):  # the broker does not take the task
+        assert chef.patch(f"/api/v1/chef/dishes/{dish.pk}", {"photo_upload_id": upload_id}).status_code == 200
+    assert chef.get(f"/api/v1/chef/dishes/{dish.pk}").json()["photo_status"] == "processing"
+    current_app.conf.task_always_eager = True  # the broker is back
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dish_photo_sweep_task() == 0  # not yet: its task may still be on the way
+    Dish.objects.filter(pk=dish.pk).update(updated_at=timezone.now() - dt.timedelta(minutes=6))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert dish_photo_sweep_task() == 1
+
+    assert chef.get(f"/api/v1/chef/dishes/{dish.pk}").json()["photo_status"] == "ready"
+
+
+def test_a_redelivered_task_leaves_the_published_photo_alone(
+    s3, object_store, chef, dish, django_capture_on_commit_callbacks
+):
+    from apps.menus.tasks import dish_photo_process_task
+
+    upload_id = uploaded(chef, "image/png", images.png())
+    with django_capture_on_commit_callbacks(execute=True):
+        chef.patch(f"/api/v1/chef/dishes/{dish.pk}", {"photo_upload_id": upload_id})
+    ready = chef.get(f"/api/v1/chef/dishes/{dish.pk}").json()
+
+    assert dish_photo_process_task(str(dish.pk), upload_id) == "superseded"
+
+    assert chef.get(f"/api/v1/chef/dishes/{dish.pk}").json() == ready
+    assert requests.get(ready["photo_url"], timeout=10).status_code == 200
+
+
+def test_twin_runs_of_one_task_publish_once_and_keep_the_photo(
+    s3, chef, dish, monkeypatch, django_capture_on_commit_callbacks
+):
+    from apps.menus.models import Dish
+    from apps.menus.services import dish_photo_process
+    from foodiefast import photos
+
+    upload_id = uploaded(chef, "image/png", images.png())
+    with django_capture_on_commit_callbacks(execute=False):
+        chef.patch(f"/api/v1/chef/dishes/{dish.pk}", {"photo_upload_id": upload_id})
+    render = photos.photo_render
+
+    def render_while_a_twin_finishes(upload):
+        rendered = render(upload)
+        monkeypatch.setattr(photos, "photo_render", render)
+        assert photos.photo_process(model=Dish, pk=dish.pk, upload_id=upload_id, on_ready=lambda: None) == "ready"
+        return rendered
+
+    monkeypatch.setattr(photos, "photo_render", render_while_a_twin_finishes)
+
+    assert dish_photo_process(dish_id=dish.pk, upload_id=upload_id) == "superseded"
+    ready = chef.get(f"/api/v1/chef/dishes/{dish.pk}").json()
+    assert ready["photo_status"] == "ready"
+    assert requests.get(ready["photo_url"], timeout=10).status_code == 200
+    assert requests.get(ready["photo_thumb_url"], timeout=10).status_code == 200
