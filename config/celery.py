@@ -52,6 +52,12 @@ app.conf.beat_schedule = {
         "schedule": 5.0,
         "options": {"expires": 5},
     },
+    # Photo uploads never used (their originals deleted) or used long ago (foodiefast.photos).
+    "photos-uploads-purge": {
+        "task": "foodiefast.tasks.photo_uploads_purge_task",
+        "schedule": crontab(minute=37),
+        "options": {"expires": 3000},
+    },
     # Photos whose task the broker could not take or lost (foodiefast.photos).
     "photos-kitchens-stalled": {
         "task": "apps.chefs.tasks.kitchen_photo_sweep_task",

@@ -174,4 +174,8 @@ class PhotoUpload(models.Model):
     @property
     def key(self) -> str:
         """Where the original goes in storage (never published)."""
-        return f"uploads/{self.pk}"
+        return self.key_of(self.pk)
+
+    @staticmethod
+    def key_of(upload_id) -> str:
+        return f"uploads/{upload_id}"

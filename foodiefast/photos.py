@@ -63,6 +63,8 @@ OUTPUT_CONTENT_TYPE = "image/webp"
 # A photo still processing after this long had its task lost: beat queues it again.
 STALLED_AFTER = dt.timedelta(minutes=5)
 STALLED_BATCH = 100
+# Used uploads are remembered this long (an id is refused as used, not as unknown).
+UPLOADS_KEPT_FOR = dt.timedelta(days=7)
 
 _SIGNING_SALT = "foodiefast.photos.local-upload"
 
@@ -304,11 +306,13 @@ def photo_process(*, model: type[WithPhoto], pk, upload_id, on_ready: Callable[[
     every case. A row that meanwhile took a later upload is left alone. Returns the
     outcome (``ready``, ``rejected``, ``superseded``). Idempotent."""
     upload = PhotoUpload.objects.filter(pk=upload_id).first()
-    if upload is None or not model.objects.filter(pk=pk, photo_pending_upload=upload_id).exists():
+    if not model.objects.filter(pk=pk, photo_pending_upload=upload_id).exists():
         if upload is not None:
             _delete(upload.key)
         return "superseded"
     try:
+        if upload is None:  # purged long after its task was lost
+            raise PhotoRejected(_("The photo was never uploaded, or its upload expired."))
         rendered, error = photo_render(upload), None
     except PhotoRejected as exc:
         rendered, error = None, str(exc)
@@ -333,7 +337,7 @@ def photo_process(*, model: type[WithPhoto], pk, upload_id, on_ready: Callable[[
                 on_ready()
     if outcome == "superseded" and rendered is not None and not published:
         _delete(*rendered.names)
-    _delete(upload.key)
+    _delete(PhotoUpload.key_of(upload_id))
     logger.info("photo %s", outcome, extra={"upload_id": str(upload_id), "model": model._meta.label})
     return outcome
 
@@ -348,6 +352,20 @@ def photo_requeue_stalled(*, model: type[WithPhoto], task: Task, older_than: dt.
     for pk, upload_id in stalled:
         delay_after_commit(task, str(pk), str(upload_id))
     return len(stalled)
+
+
+def photo_uploads_purge(*, now: dt.datetime | None = None) -> int:
+    """Forget uploads nobody can use any more: unused ones a day past their expiry
+    (their original deleted from storage, if it was ever sent), used ones after
+    ``UPLOADS_KEPT_FOR`` (the worker deleted their original). How many rows."""
+    now = now or timezone.now()
+    unused = PhotoUpload.objects.filter(claimed_at__isnull=True, expires_at__lt=now - dt.timedelta(days=1))
+    ids = list(unused.values_list("pk", flat=True)[:1000])
+    for upload_id in ids:
+        _delete(PhotoUpload.key_of(upload_id))
+    unused_deleted = PhotoUpload.objects.filter(pk__in=ids).delete()[0]
+    used_deleted = PhotoUpload.objects.filter(claimed_at__lt=now - UPLOADS_KEPT_FOR).delete()[0]
+    return unused_deleted + used_deleted
 
 
 PHOTO_FIELDS = ("photo_url", "photo_thumb_url", "photo_status", "photo_error", "photo_pending_upload")

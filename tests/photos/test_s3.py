@@ -4,6 +4,7 @@ worker's checks, what is published, what is kept and what is deleted."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
@@ -279,3 +280,25 @@ def test_twin_runs_of_one_task_publish_once_and_keep_the_photo(
     assert ready["photo_status"] == "ready"
     assert requests.get(ready["photo_url"], timeout=10).status_code == 200
     assert requests.get(ready["photo_thumb_url"], timeout=10).status_code == 200
+
+
+def test_uploads_nobody_can_use_any_more_are_forgotten_and_their_originals_deleted(
+    s3, object_store, chef, dish, django_capture_on_commit_callbacks
+):
+    from foodiefast.tasks import photo_uploads_purge_task
+
+    never_used = uploaded(chef, "image/png", images.png())
+    fresh = uploaded(chef, "image/png", images.png())
+    used = uploaded(chef, "image/png", images.png())
+    with django_capture_on_commit_callbacks(execute=True):
+        chef.patch(f"/api/v1/chef/dishes/{dish.pk}", {"photo_upload_id": used})
+    PhotoUpload.objects.filter(pk=never_used).update(expires_at=timezone.now() - dt.timedelta(days=1, minutes=1))
+
+    assert photo_uploads_purge_task() == 1
+    assert set(PhotoUpload.objects.values_list("pk", flat=True)) == {uuid.UUID(fresh), uuid.UUID(used)}
+    assert f"uploads/{never_used}" not in object_store.keys(s3)
+    assert f"uploads/{fresh}" in object_store.keys(s3)
+    PhotoUpload.objects.filter(pk=used).update(claimed_at=timezone.now() - dt.timedelta(days=8))
+
+    assert photo_uploads_purge_task() == 1
+    assert chef.get(f"/api/v1/chef/dishes/{dish.pk}").json()["photo_status"] == "ready"
