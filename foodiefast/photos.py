@@ -24,6 +24,7 @@ import datetime as dt
 import io
 import json
 import logging
+import math
 import uuid
 import warnings
 from collections.abc import Callable
@@ -255,6 +256,9 @@ def _decode(data: bytes, *, content_type: str) -> Image.Image:
             image = Image.open(io.BytesIO(data), formats=[expected])
             if image.width * image.height > settings.PHOTO_MAX_PIXELS:
                 raise PhotoRejected(_("The image has too many pixels."))
+            if expected == "JPEG":  # decode at the smallest DCT scale still covering the large size
+                shrink = min(1.0, LARGE_SIDE / max(image.size))
+                image.draft(image.mode, (math.ceil(image.width * shrink), math.ceil(image.height * shrink)))
             image.load()
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise PhotoRejected(_("The image has too many pixels.")) from exc
