@@ -101,15 +101,15 @@ def _demo_upload(chef: User, title: str, kind: str):
     through the same storage and pipeline as a chef's upload; its upload id."""
     digest = hashlib.sha256(title.encode()).digest()
     red, green, blue = (round(c * 255) for c in colorsys.hsv_to_rgb(digest[0] / 255, 0.55, 0.85))
-    image = Image.new("RGB", (800, 600), (red, green, blue))
+    image = Image.new("RGB", (640, 480), (red, green, blue))
     draw = ImageDraw.Draw(image)
     if kind == "dish":
-        draw.ellipse((170, 60, 630, 520), fill=(250, 248, 240), outline=(225, 220, 205), width=12)
-        draw.ellipse((255, 145, 545, 435), fill=(min(255, red + 40), min(255, green + 20), blue // 2))
+        draw.ellipse((136, 48, 504, 416), fill=(250, 248, 240), outline=(225, 220, 205), width=10)
+        draw.ellipse((204, 116, 436, 348), fill=(min(255, red + 40), min(255, green + 20), blue // 2))
     else:
-        draw.rectangle((80, 80, 720, 520), outline=(250, 248, 240), width=16)
-    draw.rounded_rectangle((40, 500, 760, 580), radius=16, fill=(30, 30, 30))
-    draw.text((400, 540), title, fill=(255, 255, 255), font=ImageFont.load_default(size=44), anchor="mm")
+        draw.rectangle((64, 64, 576, 416), outline=(250, 248, 240), width=13)
+    draw.rounded_rectangle((32, 400, 608, 464), radius=13, fill=(30, 30, 30))
+    draw.text((320, 432), title, fill=(255, 255, 255), font=ImageFont.load_default(size=35), anchor="mm")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85)
     content = ContentFile(out.getvalue(), name=f"{kind}.jpg")
