@@ -52,6 +52,23 @@ app.conf.beat_schedule = {
         "schedule": 5.0,
         "options": {"expires": 5},
     },
+    # Photo uploads never used (their originals deleted) or used long ago (foodiefast.photos).
+    "photos-uploads-purge": {
+        "task": "foodiefast.tasks.photo_uploads_purge_task",
+        "schedule": crontab(minute=37),
+        "options": {"expires": 3000},
+    },
+    # Photos whose task the broker could not take or lost (foodiefast.photos).
+    "photos-kitchens-stalled": {
+        "task": "apps.chefs.tasks.kitchen_photo_sweep_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
+    },
+    "photos-dishes-stalled": {
+        "task": "apps.menus.tasks.dish_photo_sweep_task",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 290},
+    },
     # Local midnight (Europe/Paris) moves with DST while beat runs in UTC: the task is
     # idempotent per local date, so it simply runs every 5 minutes and acts once a day.
     "menus-daily-stock-reset": {

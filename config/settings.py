@@ -233,6 +233,9 @@ CELERY_TASK_ROUTES = {
     "apps.tracking.tasks.*": {"queue": "orders"},
     "foodiefast.tasks.deliver_event_task": {"queue": "orders"},
     "foodiefast.tasks.outbox_relay_task": {"queue": "orders"},
+    # Photos (decoding and resizing images: seconds of CPU each): their own queue,
+    # drained last, so a batch of uploads never holds up an order or a payment.
+    "apps.*.tasks.*_photo_process_task": {"queue": "media"},
 }
 
 # The event outbox (foodiefast/outbox.py): how often beat relays what the broker could
@@ -371,8 +374,41 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
+# Photos (foodiefast/photos.py): object storage through django-storages' S3 backend
+# when a bucket is configured (its own variable names), else the file system under
+# MEDIA_ROOT (git-ignored), where the app itself takes the uploads and serves the photos.
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+MEDIA_ROOT = env.path("DJANGO_MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "/media/"
+if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
+    _MEDIA_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env.str("AWS_S3_ENDPOINT_URL", default="") or None,
+            "region_name": env.str("AWS_S3_REGION_NAME", default="") or None,
+            "access_key": env.str("AWS_ACCESS_KEY_ID", default="") or None,
+            "secret_key": env.str("AWS_SECRET_ACCESS_KEY", default="") or None,
+            # A public (or CDN) base for the published photos, e.g. cdn.example.com.
+            "custom_domain": env.str("AWS_S3_CUSTOM_DOMAIN", default="") or None,
+            # Published photos are public: plain URLs, no signature that expires.
+            "querystring_auth": False,
+            "file_overwrite": True,
+            "signature_version": "s3v4",
+            # Every call bounded: a frozen object store costs a worker seconds.
+            "client_config": _BotoConfig(
+                connect_timeout=3, read_timeout=15, retries={"max_attempts": 2, "mode": "standard"}
+            ),
+        },
+    }
+else:
+    _MEDIA_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+# Photos with more pixels than this are refused (decompression bombs included).
+PHOTO_MAX_PIXELS = env.int("PHOTO_MAX_PIXELS", default=40_000_000)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG

@@ -1,10 +1,10 @@
 """URL wiring: operations, the versioned API, the schema and docs, the admin."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from foodiefast import health
+from foodiefast import health, photos
 from foodiefast.features_api import FeaturesApi
 
 api_v1 = [
@@ -26,6 +26,9 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("admin/", admin.site.urls),
     path("t/", include("apps.orders.page.urls")),
+    # With no bucket configured: the photo uploads' form target and the published photos.
+    path("uploads/photos", photos.local_upload, name="photo-upload-local"),
+    re_path(r"^media/(?P<path>.+)$", photos.media, name="media"),
 ]
 
 handler400 = "foodiefast.errors.bad_request"

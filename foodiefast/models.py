@@ -1,8 +1,12 @@
-"""The kernel's tables: the event outbox (see :mod:`foodiefast.outbox`), the
-mail queue (see :mod:`foodiefast.mail`) and the feature flags (:mod:`foodiefast.flags`)."""
+"""The kernel's tables: the event outbox (see :mod:`foodiefast.outbox`), the mail
+queue (see :mod:`foodiefast.mail`), the feature flags (:mod:`foodiefast.flags`) and
+photo uploads (see :mod:`foodiefast.photos`)."""
 
 from __future__ import annotations
 
+import uuid
+
+from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
@@ -120,3 +124,58 @@ class FeatureFlag(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.percent} %)"
+
+
+class PhotoStatus(models.TextChoices):
+    PROCESSING = "processing"
+    READY = "ready"
+    REJECTED = "rejected"
+
+
+class WithPhoto(models.Model):
+    """A photo made by the pipeline of :mod:`foodiefast.photos` (a kitchen's, a
+    dish's). Only the pipeline writes these fields: ``photo_url`` and
+    ``photo_thumb_url`` are the published sizes (null: no photo), ``photo_status`` the
+    last upload's fate, ``photo_error`` why it was rejected, ``photo_pending_upload``
+    the upload being processed (a later upload supersedes it)."""
+
+    photo_url = models.URLField(max_length=500, null=True, blank=True, help_text="The large size; null: no photo")
+    photo_thumb_url = models.URLField(max_length=500, null=True, blank=True, help_text="The thumbnail; null: no photo")
+    photo_status = models.CharField(max_length=12, choices=PhotoStatus.choices, null=True, blank=True)
+    photo_error = models.CharField(max_length=300, null=True, blank=True)
+    photo_pending_upload = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+    @property
+    def photo_state(self) -> str | None:
+        """``photo_status``, with a photo set before the pipeline existed counted ready."""
+        return self.photo_status or (PhotoStatus.READY.value if self.photo_url else None)
+
+
+class PhotoUpload(models.Model):
+    """A photo upload a chef (``owner``) was allowed to send to object storage, at
+    ``key``, until ``expires_at``; ``claimed_at`` once given to a kitchen or a dish
+    (an upload serves once)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # No index: an upload is always read by its id (and its owner compared).
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    content_type = models.CharField(max_length=20)
+    size_bytes = models.PositiveIntegerField(help_text="The most bytes the upload may have")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"photo upload {self.pk}"
+
+    @property
+    def key(self) -> str:
+        """Where the original goes in storage (never published)."""
+        return self.key_of(self.pk)
+
+    @staticmethod
+    def key_of(upload_id) -> str:
+        return f"uploads/{upload_id}"

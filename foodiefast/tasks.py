@@ -52,6 +52,15 @@ def outbox_purge_task() -> int:
     return outbox.outbox_purge()
 
 
+@shared_task
+def photo_uploads_purge_task() -> int:
+    """Beat, hourly: forget photo uploads nobody can use any more, deleting the
+    originals that were sent but never given to a kitchen or a dish."""
+    from foodiefast.photos import photo_uploads_purge  # photos queues its work through this module
+
+    return photo_uploads_purge()
+
+
 @shared_task(bind=True, max_retries=None)
 def notify_mail_task(self, message_id: int) -> str:
     """Send one owed email (:func:`foodiefast.mail.mail_deliver`), on the

@@ -164,3 +164,18 @@ def localstripe(localstripe_server, settings) -> str:
     settings.PAYMENTS_DEMO = False
     settings.STRIPE_API_BASE = localstripe_server
     return localstripe_server
+
+
+# ---------------------------------------------------------------------------
+# moto: a real S3-compatible server for photos, one process per test session
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def object_store(tmp_path_factory):
+    """moto's S3 server on a free loopback port (see tests/objectstore.py)."""
+    from tests.objectstore import ObjectStore
+
+    store = ObjectStore(tmp_path_factory.mktemp("moto"))
+    yield store
+    store.stop()

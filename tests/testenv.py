@@ -79,9 +79,17 @@ if "DJANGO_STATIC_ROOT" not in os.environ:
     os.environ["DJANGO_STATIC_ROOT"] = _OWN_STATIC_ROOT
 
 
+# Photos written with no bucket configured go to a folder of this run too.
+_OWN_MEDIA_ROOT = None
+if "DJANGO_MEDIA_ROOT" not in os.environ:
+    _OWN_MEDIA_ROOT = tempfile.mkdtemp(prefix=f"foodiefast-media-{CHECKOUT_ID}-")
+    os.environ["DJANGO_MEDIA_ROOT"] = _OWN_MEDIA_ROOT
+
+
 def pytest_unconfigure(config):
-    if _OWN_STATIC_ROOT:
-        shutil.rmtree(_OWN_STATIC_ROOT, ignore_errors=True)
+    for folder in (_OWN_STATIC_ROOT, _OWN_MEDIA_ROOT):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     if _REDIS_CLAIM:
         claims = _claims()
         try:

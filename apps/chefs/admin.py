@@ -35,6 +35,7 @@ from apps.chefs.services import (
 )
 from foodiefast.admin_fields import admin_names
 from foodiefast.errors import DomainError
+from foodiefast.photo_admin import PhotoAdminMixin
 
 admin_names(
     Kitchen,
@@ -184,7 +185,7 @@ CHEF_READONLY = ("chef", "is_approved", "approved_at", "approved_by", "rating", 
 
 
 @admin.register(Kitchen)
-class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
+class KitchenAdmin(PhotoAdminMixin, ChefOwnedAdminMixin, admin.ModelAdmin):
     form = KitchenAdminForm
     field_options = KITCHEN_FIELD_OPTIONS
     hidden_from_chef = ("chef",)  # their own kitchen
@@ -225,6 +226,9 @@ class KitchenAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
         if fields:
             kitchen = kitchen_update(kitchen=kitchen, **fields)
         adopt_saved(obj, kitchen)
+
+    def photo_attach(self, obj, upload_id) -> None:
+        kitchen_update(kitchen=obj, photo_upload_id=upload_id)
 
     def has_approve_permission(self, request) -> bool:
         return bool(request.user.is_active and request.user.is_staff)

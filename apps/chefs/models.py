@@ -10,12 +10,14 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from foodiefast.models import WithPhoto
+
 # Browse searches a bounding box this wide around the customer, so no kitchen may
 # deliver further (bigger radii would be silently missed).
 MAX_DELIVERY_RADIUS_KM = 30.0
 
 
-class Kitchen(models.Model):
+class Kitchen(WithPhoto):
     """One per chef user. Its ``id`` is the chef's public id in the API.
 
     Created unapproved and incomplete when the chef registers; listed to customers
@@ -27,8 +29,8 @@ class Kitchen(models.Model):
     display_name = models.CharField(max_length=120, blank=True, default="")
     bio = models.TextField(blank=True, default="")
     cuisine = models.CharField(max_length=60, blank=True, default="")
-    # A URL (object storage, CDN): processes keep nothing on local disk.
-    photo_url = models.URLField(max_length=500, null=True, blank=True, help_text="null: no photo")
+    # photo_url, photo_thumb_url, photo_status...: written by the photo pipeline only
+    # (foodiefast/photos.py); processes keep nothing on local disk.
     address = models.CharField(max_length=255, blank=True, default="")
     lat = models.FloatField(
         null=True, blank=True, validators=[MinValueValidator(-90), MaxValueValidator(90)], help_text="WGS 84 degrees"

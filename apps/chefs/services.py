@@ -21,12 +21,13 @@ from apps.chefs.errors import KitchenIncomplete, KitchenNotFound, LocationHalfGi
 from apps.chefs.events import KitchenApproved, kitchen_listing_changed
 from apps.chefs.models import Kitchen, OpeningHours, parse_hhmm
 from foodiefast.events import publish
+from foodiefast.photos import photo_attach, photo_process
+from foodiefast.tasks import delay_after_commit
 
 KITCHEN_EDITABLE_FIELDS = (
     "display_name",
     "bio",
     "cuisine",
-    "photo_url",
     "address",
     "lat",
     "lng",
@@ -118,10 +119,13 @@ def kitchen_ensure_for_user_id(*, user_id: str) -> Kitchen | None:
 
 
 @transaction.atomic
-def kitchen_update(*, kitchen: Kitchen, **fields: Any) -> Kitchen:
-    """Change the chef-editable profile fields (never approval or rating).
-    Locks the kitchen row; invalidates cached browse answers after commit. Raises
-    what :func:`kitchen_location_check` raises."""
+def kitchen_update(*, kitchen: Kitchen, photo_upload_id=None, **fields: Any) -> Kitchen:
+    """Change the chef-editable profile fields (never approval or rating), and with
+    ``photo_upload_id`` take that upload of the chef as the kitchen's next photo
+    (``processing``; the worker's task is queued after commit, the current photo stays
+    until the new one is ready). Locks the kitchen row; invalidates cached browse
+    answers after commit. Raises what :func:`kitchen_location_check` raises, and
+    ``InvalidInput`` for an upload that is not the chef's, unknown, expired or used."""
     unknown = set(fields) - set(KITCHEN_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {sorted(unknown)}")
@@ -129,9 +133,20 @@ def kitchen_update(*, kitchen: Kitchen, **fields: Any) -> Kitchen:
     kitchen_location_check(kitchen=kitchen, changes=fields)
     for name, value in fields.items():
         setattr(kitchen, name, value)
+    if photo_upload_id is not None:
+        upload_id = photo_attach(row=kitchen, owner_id=kitchen.chef_id, upload_id=photo_upload_id)
+        from apps.chefs.tasks import kitchen_photo_process_task
+
+        delay_after_commit(kitchen_photo_process_task, str(kitchen.pk), str(upload_id))
     kitchen.save()
     catalog_changed()
     return kitchen
+
+
+def kitchen_photo_process(*, kitchen_id, upload_id) -> str:
+    """The worker's step for a kitchen's new photo (see :func:`foodiefast.photos.photo_process`):
+    published (browse shows it once the transaction commits) or rejected with a reason."""
+    return photo_process(model=Kitchen, pk=kitchen_id, upload_id=upload_id, on_ready=catalog_changed)
 
 
 @transaction.atomic

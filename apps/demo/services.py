@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import colorsys
+import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.db import transaction
+from PIL import Image, ImageDraw, ImageFont
 
 from apps.accounts.models import Role, User
 from apps.accounts.selectors import user_get_by_email
@@ -23,6 +28,8 @@ from apps.chefs.services import (
 from apps.menus.selectors import dish_list_for_chef
 from apps.menus.services import dish_create, dish_update
 from apps.tracking.services import courier_set_availability
+from foodiefast.models import PhotoStatus
+from foodiefast.photos import photo_upload_store
 
 DATA_FILE = Path(__file__).with_name("data.json")
 
@@ -75,9 +82,39 @@ def _demo_kitchen(spec: dict[str, Any], *, password: str, by: User) -> Kitchen:
             )
         else:
             dish_create(kitchen=kitchen, name=dish["name"], portions_per_day=dish["portions_per_day"], **values)
+    if _needs_photo(kitchen):
+        kitchen = kitchen_update(kitchen=kitchen, photo_upload_id=_demo_upload(chef, kitchen.display_name, "kitchen"))
+    for dish in dish_list_for_chef(chef=chef):
+        if _needs_photo(dish):
+            dish_update(dish=dish, photo_upload_id=_demo_upload(chef, dish.name, "dish"))
     if spec["approved"]:
         kitchen = kitchen_approve(kitchen=kitchen, by=by)
     return kitchen
+
+
+def _needs_photo(row) -> bool:
+    return row.photo_state not in (PhotoStatus.READY, PhotoStatus.PROCESSING)
+
+
+def _demo_upload(chef: User, title: str, kind: str):
+    """A generated photo (a plate of the name's colour, the name written on it) sent
+    through the same storage and pipeline as a chef's upload; its upload id."""
+    digest = hashlib.sha256(title.encode()).digest()
+    red, green, blue = (round(c * 255) for c in colorsys.hsv_to_rgb(digest[0] / 255, 0.55, 0.85))
+    image = Image.new("RGB", (640, 480), (red, green, blue))
+    draw = ImageDraw.Draw(image)
+    if kind == "dish":
+        draw.ellipse((136, 48, 504, 416), fill=(250, 248, 240), outline=(225, 220, 205), width=10)
+        draw.ellipse((204, 116, 436, 348), fill=(min(255, red + 40), min(255, green + 20), blue // 2))
+    else:
+        draw.rectangle((64, 64, 576, 416), outline=(250, 248, 240), width=13)
+    draw.rounded_rectangle((32, 400, 608, 464), radius=13, fill=(30, 30, 30))
+    draw.text((320, 432), title, fill=(255, 255, 255), font=ImageFont.load_default(size=35), anchor="mm")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85)
+    content = ContentFile(out.getvalue(), name=f"{kind}.jpg")
+    content.content_type = "image/jpeg"
+    return photo_upload_store(owner=chef, file=content).pk
 
 
 @transaction.atomic

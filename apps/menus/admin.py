@@ -16,6 +16,7 @@ from apps.chefs.services import kitchen_ensure_for_chef
 from apps.menus import services
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, allergen_names, from_mask
 from foodiefast.admin_fields import admin_names, money_column
+from foodiefast.photo_admin import PhotoAdminMixin
 
 admin_names(
     Dish,
@@ -150,7 +151,6 @@ def dish_save_form(form: forms.ModelForm, *, kitchen: Kitchen | None = None) -> 
             kitchen=kitchen or data["kitchen"],
             name=data["name"],
             description=data.get("description", ""),
-            photo_url=data.get("photo_url", ""),
             price_cents=data["price_cents"],
             allergens=data["allergens"],
             dietary_tags=data.get("dietary_tags", ()),
@@ -228,7 +228,7 @@ add_inline(Kitchen, DishInline)
 
 
 @admin.register(Dish)
-class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
+class DishAdmin(PhotoAdminMixin, ChefOwnedAdminMixin, admin.ModelAdmin):
     form = DishAdminForm
     field_options = DISH_FIELD_OPTIONS
     chef_field = "kitchen__chef"
@@ -283,6 +283,9 @@ class DishAdmin(ChefOwnedAdminMixin, admin.ModelAdmin):
         if is_kitchen_chef(request.user) and not change:
             kitchen = kitchen_ensure_for_chef(chef=request.user)
         adopt_saved(obj, dish_save_form(form, kitchen=kitchen))
+
+    def photo_attach(self, obj, upload_id) -> None:
+        services.dish_update(dish=obj, photo_upload_id=upload_id)
 
     @admin.action(description=_("Remove from the menu (kept for past orders)"))
     def remove_from_menu(self, request, queryset):

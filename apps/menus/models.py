@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 
 from apps.chefs.models import Kitchen
+from foodiefast.models import WithPhoto
 
 # The 14 allergens EU Regulation 1169/2011 requires to be declared, in API order.
 ALLERGENS: tuple[str, ...] = (
@@ -97,7 +98,7 @@ def from_mask(mask: int, vocabulary: tuple[str, ...]) -> list[str]:
     return [code for i, code in enumerate(vocabulary) if mask & (1 << i)]
 
 
-class Dish(models.Model):
+class Dish(WithPhoto):
     """A dish of one kitchen.
 
     Allergens and dietary tags are bit masks over fixed vocabularies, so "contains
@@ -115,7 +116,6 @@ class Dish(models.Model):
     kitchen = models.ForeignKey(Kitchen, on_delete=models.PROTECT, related_name="dishes")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True, default="")
-    photo_url = models.URLField(max_length=500, null=True, blank=True, help_text="null: no photo")
     price_cents = models.PositiveIntegerField(help_text="VAT included, in the platform currency (EUR).")
     dietary_mask = models.PositiveIntegerField(default=0)
     allergen_mask = models.PositiveIntegerField(help_text="Declared EU allergens; 0 means none of the 14.")

@@ -18,11 +18,12 @@ from apps.menus.browse.stock import stock_changed, stock_written
 from apps.menus.errors import DishUnavailable, SoldOut
 from apps.menus.models import ALLERGENS, DIETARY_TAGS, Dish, effective_portions, to_mask
 from foodiefast.localtime import local_today
+from foodiefast.photos import photo_attach, photo_process
+from foodiefast.tasks import delay_after_commit
 
 DISH_EDITABLE_FIELDS = (
     "name",
     "description",
-    "photo_url",
     "price_cents",
     "dietary_tags",
     "allergens",
@@ -41,7 +42,6 @@ def dish_create(
     allergens: Iterable[str],
     portions_per_day: int,
     description: str = "",
-    photo_url: str | None = None,
     dietary_tags: Iterable[str] = (),
     is_available: bool = True,
     portions_left: int | None = None,
@@ -58,7 +58,6 @@ def dish_create(
         kitchen=kitchen,
         name=name,
         description=description,
-        photo_url=photo_url,
         price_cents=price_cents,
         dietary_mask=to_mask(dietary_tags, DIETARY_TAGS),
         allergen_mask=to_mask(allergens, ALLERGENS),
@@ -72,14 +71,23 @@ def dish_create(
 
 
 @transaction.atomic
-def dish_update(*, dish: Dish, **fields: Any) -> Dish:
+def dish_update(*, dish: Dish, photo_upload_id=None, **fields: Any) -> Dish:
     """Change a dish. ``portions_left`` sets today's stock (≥ 0); it alone does not
     invalidate cached menus (stock is laid over them live), every other field does.
-    Locks the dish row."""
+    ``photo_upload_id``: that upload of the kitchen's chef becomes the dish's next
+    photo (``processing``, the worker's task queued after commit; the current photo
+    stays until the new one is ready; ``InvalidInput`` for an upload that is not the
+    chef's, unknown, expired or used). Locks the dish row."""
     unknown = set(fields) - set(DISH_EDITABLE_FIELDS)
     if unknown:
         raise TypeError(f"Not editable: {sorted(unknown)}")
     dish = Dish.objects.select_for_update().get(pk=dish.pk, deleted_at__isnull=True)
+    if photo_upload_id is not None:
+        chef_id = Kitchen.objects.filter(pk=dish.kitchen_id).values_list("chef_id", flat=True).get()
+        upload_id = photo_attach(row=dish, owner_id=chef_id, upload_id=photo_upload_id)
+        from apps.menus.tasks import dish_photo_process_task
+
+        delay_after_commit(dish_photo_process_task, str(dish.pk), str(upload_id))
     for name, value in fields.items():
         if name == "allergens":
             if value is None:
@@ -99,6 +107,12 @@ def dish_update(*, dish: Dish, **fields: Any) -> Dish:
     else:
         stock_changed(dish_ids=[dish.pk])
     return dish
+
+
+def dish_photo_process(*, dish_id, upload_id) -> str:
+    """The worker's step for a dish's new photo (see :func:`foodiefast.photos.photo_process`):
+    published (browse shows it once the transaction commits) or rejected with a reason."""
+    return photo_process(model=Dish, pk=dish_id, upload_id=upload_id, on_ready=catalog_changed)
 
 
 @transaction.atomic

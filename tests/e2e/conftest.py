@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -118,3 +121,15 @@ def redis_server(tmp_path_factory):
     yield server
     publish_to(previous)
     server.close()
+
+
+@pytest.fixture
+def screenshots():
+    """A temporary folder for the browser tests' screenshots (``SCREENSHOTS``, or
+    ``BOARD_SCREENSHOTS``, keeps them elsewhere, e.g. ``docs/screenshots``)."""
+    kept = os.environ.get("SCREENSHOTS") or os.environ.get("BOARD_SCREENSHOTS")
+    folder = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="screenshots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
+    if not kept:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -6,11 +6,7 @@ appears without a reload and is rejected with a reason; another chef sees none o
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
 import requests
@@ -41,17 +37,6 @@ def board_kitchen(web, worker, beat, released):
     base = web.base_url
     opened = open_kitchen(base, released, chef_name="Karim Benali", kitchen_name="Chez Karim", dish=dish)
     return {"base": base, **opened}
-
-
-@pytest.fixture
-def screenshots():
-    """A temporary folder for the screenshots (``BOARD_SCREENSHOTS`` keeps them elsewhere)."""
-    kept = os.environ.get("BOARD_SCREENSHOTS")
-    folder = Path(kept) if kept else Path(tempfile.mkdtemp(prefix="order-board-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    if not kept:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def admin_page(browser, base: str, email: str) -> Page:

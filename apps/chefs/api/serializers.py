@@ -6,6 +6,7 @@ from apps.chefs.errors import OpeningHoursInvalid
 from apps.chefs.models import MAX_DELIVERY_RADIUS_KM, Kitchen
 from apps.chefs.services import opening_hours_check, opening_slot_parse
 from foodiefast.json_input import StrictInput
+from foodiefast.photo_api import PHOTO_OUTPUT_FIELDS, PHOTO_UPLOAD_ID_HELP, PhotoOutputFields
 
 # The shape of a time of day, documented as the schema's pattern (with the message the admin gives);
 # opening_slot_parse checks the rest.
@@ -13,7 +14,7 @@ OPENS = RegexValidator(r"^([01][0-9]|2[0-3]):[0-5][0-9]$", "Use HH:MM.")
 CLOSES = RegexValidator(r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$", "Use HH:MM.")
 
 
-class ProfileOutput(serializers.ModelSerializer):
+class ProfileOutput(PhotoOutputFields, serializers.ModelSerializer):
     currency = serializers.SerializerMethodField()
 
     class Meta:
@@ -23,7 +24,7 @@ class ProfileOutput(serializers.ModelSerializer):
             "display_name",
             "bio",
             "cuisine",
-            "photo_url",
+            *PHOTO_OUTPUT_FIELDS,
             "address",
             "lat",
             "lng",
@@ -49,7 +50,7 @@ class ProfileInput(StrictInput):
     display_name = serializers.CharField(max_length=120, allow_blank=True)
     bio = serializers.CharField(max_length=4000, allow_blank=True)
     cuisine = serializers.CharField(max_length=60, allow_blank=True)
-    photo_url = serializers.URLField(max_length=500, allow_null=True, help_text="null: no photo")
+    photo_upload_id = serializers.UUIDField(help_text=PHOTO_UPLOAD_ID_HELP)
     address = serializers.CharField(max_length=255, allow_blank=True)
     lat = serializers.FloatField(min_value=-90, max_value=90, allow_null=True)
     lng = serializers.FloatField(min_value=-180, max_value=180, allow_null=True)

@@ -1,4 +1,6 @@
+from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -6,7 +8,9 @@ from apps.accounts.permissions import IsChef
 from apps.chefs import selectors, services
 from apps.chefs.api.serializers import OpeningHoursInput, OpeningSlot, OpeningSlotOutput, ProfileInput, ProfileOutput
 from foodiefast.errors import InvalidInput
-from foodiefast.schema import Error
+from foodiefast.photo_api import PhotoUploadInput, PhotoUploadOutput
+from foodiefast.photos import photo_upload_start
+from foodiefast.schema import Error, ValidationErrorBody
 
 
 class ChefProfileApi(APIView):
@@ -15,7 +19,7 @@ class ChefProfileApi(APIView):
     @extend_schema(responses={200: ProfileOutput}, tags=["chef"], summary="My kitchen")
     def get(self, request):
         kitchen = services.kitchen_ensure_for_chef(chef=request.user)
-        return Response(ProfileOutput(kitchen).data)
+        return Response(ProfileOutput(kitchen, context={"request": request}).data)
 
     @extend_schema(
         request=ProfileInput,
@@ -33,7 +37,24 @@ class ChefProfileApi(APIView):
         data.is_valid(raise_exception=True)
         kitchen = services.kitchen_ensure_for_chef(chef=request.user)
         kitchen = services.kitchen_update(kitchen=kitchen, **data.validated_data)
-        return Response(ProfileOutput(kitchen).data)
+        return Response(ProfileOutput(kitchen, context={"request": request}).data)
+
+
+class ChefPhotoUploadApi(APIView):
+    permission_classes = [IsChef]
+
+    @extend_schema(
+        request=PhotoUploadInput,
+        responses={201: PhotoUploadOutput, 400: ValidationErrorBody},
+        tags=["chef"],
+        summary="Upload a photo (a presigned POST, valid 15 minutes)",
+    )
+    def post(self, request):
+        data = PhotoUploadInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        local_url = request.build_absolute_uri(reverse("photo-upload-local"))
+        post = photo_upload_start(owner=request.user, local_url=local_url, **data.validated_data)
+        return Response(PhotoUploadOutput(post).data, status=status.HTTP_201_CREATED)
 
 
 class ChefOpeningHoursApi(APIView):

@@ -7,6 +7,7 @@ from foodiefast.geo import travel_minutes
 from foodiefast.json_input import StrictInput
 from foodiefast.localtime import local_today
 from foodiefast.pagination import page_schema
+from foodiefast.photo_api import PHOTO_OUTPUT_FIELDS, PHOTO_UPLOAD_ID_HELP, PhotoOutputFields, PhotoUrlField
 
 MAX_PORTIONS = 10_000
 
@@ -14,7 +15,6 @@ MAX_PORTIONS = 10_000
 class DishInput(StrictInput):
     name = serializers.CharField(max_length=120)
     description = serializers.CharField(max_length=4000, allow_blank=True, required=False, default="")
-    photo_url = serializers.URLField(max_length=500, allow_null=True, required=False, help_text="null: no photo")
     price_cents = serializers.IntegerField(min_value=1, max_value=1_000_000)
     dietary_tags = serializers.ListField(
         child=serializers.ChoiceField(choices=DIETARY_TAGS), required=False, default=list, max_length=len(DIETARY_TAGS)
@@ -37,9 +37,10 @@ class DishInput(StrictInput):
 
 class DishPatchInput(DishInput):
     portions_left = serializers.IntegerField(min_value=0, max_value=MAX_PORTIONS, help_text="Today's stock")
+    photo_upload_id = serializers.UUIDField(help_text=PHOTO_UPLOAD_ID_HELP)
 
 
-class ChefDishOutput(serializers.ModelSerializer):
+class ChefDishOutput(PhotoOutputFields, serializers.ModelSerializer):
     currency = serializers.SerializerMethodField()
     dietary_tags = serializers.ListField(child=serializers.CharField(), read_only=True)
     allergens = serializers.ListField(child=serializers.CharField(), read_only=True)
@@ -51,7 +52,7 @@ class ChefDishOutput(serializers.ModelSerializer):
             "id",
             "name",
             "description",
-            "photo_url",
+            *PHOTO_OUTPUT_FIELDS,
             "price_cents",
             "currency",
             "dietary_tags",
@@ -81,7 +82,8 @@ class DishPublicOutput(serializers.Serializer):
     chef = serializers.SerializerMethodField()
     name = serializers.CharField()
     description = serializers.CharField()
-    photo_url = serializers.URLField(allow_null=True, help_text="null when there is none")
+    photo_url = PhotoUrlField(help_text="The photo (WebP); null when there is none")
+    photo_thumb_url = PhotoUrlField(help_text="Its thumbnail (WebP); null when there is none")
     price_cents = serializers.IntegerField()
     currency = serializers.SerializerMethodField()
     dietary_tags = serializers.ListField(child=serializers.CharField())
@@ -104,7 +106,8 @@ class ChefPublicOutput(serializers.Serializer):
     display_name = serializers.CharField()
     bio = serializers.CharField()
     cuisine = serializers.CharField()
-    photo_url = serializers.URLField(allow_null=True, help_text="null when there is none")
+    photo_url = PhotoUrlField(help_text="The photo (WebP); null when there is none")
+    photo_thumb_url = PhotoUrlField(help_text="Its thumbnail (WebP); null when there is none")
     rating = serializers.FloatField(allow_null=True)
     rating_count = serializers.IntegerField()
     distance_km = serializers.SerializerMethodField()

@@ -109,7 +109,7 @@ class DishBrowseApi(BrowseApi):
                 offset=(page - 1) * page_size,
                 limit=page_size,
             )
-            results = DishPublicOutput(rows, many=True, context={"today": today}).data
+            results = DishPublicOutput(rows, many=True, context={"today": today, "request": request}).data
             return _page(request, params, page=page, page_size=page_size, count=count, results=results), rows
 
         return Read((params, page, page_size), load)
@@ -136,7 +136,7 @@ class ChefBrowseApi(BrowseApi):
             count = queryset.count()
             on_page = (page - 1) * page_size < count
             rows = list(queryset[(page - 1) * page_size : page * page_size]) if on_page else []
-            results = ChefPublicOutput(rows, many=True).data
+            results = ChefPublicOutput(rows, many=True, context={"request": request}).data
             return _page(request, params, page=page, page_size=page_size, count=count, results=results), []
 
         return Read((params, page, page_size), load)
@@ -175,7 +175,7 @@ class ChefDetailApi(BrowseApi):
             kitchen = selectors.kitchen_page_public(kitchen_id=chef_id, point=point)
             if kitchen is None:
                 raise NotFound()
-            return ChefDetailOutput(kitchen, context={"today": today}).data, kitchen.dishes_today
+            return ChefDetailOutput(kitchen, context={"today": today, "request": request}).data, kitchen.dishes_today
 
         return Read(({"chef": str(chef_id), "point": [point.lat, point.lng] if point else None},), load)
 
@@ -186,7 +186,7 @@ class DishDetailApi(BrowseApi):
         dish = selectors.dish_get_public(dish_id=dish_id)
         if dish is None:
             raise NotFound()
-        return Response(DishPublicOutput(dish).data)
+        return Response(DishPublicOutput(dish, context={"request": request}).data)
 
 
 # ---------------------------------------------------------------------------
@@ -207,7 +207,7 @@ class ChefDishListApi(APIView):
     def get(self, request):
         paginator = PageNumberPagination()
         page = paginator.paginate_queryset(selectors.dish_list_for_chef(chef=request.user), request, view=self)
-        return paginator.get_paginated_response(ChefDishOutput(page, many=True).data)
+        return paginator.get_paginated_response(ChefDishOutput(page, many=True, context={"request": request}).data)
 
     @extend_schema(request=DishInput, responses={201: ChefDishOutput}, tags=["chef"], summary="Add a dish")
     def post(self, request):
@@ -215,7 +215,7 @@ class ChefDishListApi(APIView):
         data.is_valid(raise_exception=True)
         kitchen = kitchen_ensure_for_chef(chef=request.user)
         dish = services.dish_create(kitchen=kitchen, **data.validated_data)
-        return Response(ChefDishOutput(dish).data, status=status.HTTP_201_CREATED)
+        return Response(ChefDishOutput(dish, context={"request": request}).data, status=status.HTTP_201_CREATED)
 
 
 class ChefDishDetailApi(APIView):
@@ -229,7 +229,7 @@ class ChefDishDetailApi(APIView):
 
     @extend_schema(responses={200: ChefDishOutput}, tags=["chef"], summary="One of my dishes")
     def get(self, request, dish_id):
-        return Response(ChefDishOutput(self._dish(request, dish_id)).data)
+        return Response(ChefDishOutput(self._dish(request, dish_id), context={"request": request}).data)
 
     @extend_schema(request=DishPatchInput, responses={200: ChefDishOutput}, tags=["chef"], summary="Change a dish")
     def patch(self, request, dish_id):
@@ -237,7 +237,7 @@ class ChefDishDetailApi(APIView):
         data = DishPatchInput(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
         dish = services.dish_update(dish=dish, **data.validated_data)
-        return Response(ChefDishOutput(dish).data)
+        return Response(ChefDishOutput(dish, context={"request": request}).data)
 
     @extend_schema(responses={204: None}, tags=["chef"], summary="Remove a dish from the menu")
     def delete(self, request, dish_id):
