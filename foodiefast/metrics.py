@@ -144,7 +144,10 @@ class _Pending:
     def _flush_forever(self) -> None:
         while True:
             time.sleep(FLUSH_SECONDS)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # a failed write must not stop the counting for good
+                logger.exception("metrics: counts not written")
 
     def flush(self) -> None:
         with self.lock:
