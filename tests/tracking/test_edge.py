@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 
 import pytest
+import time_machine
 from django.core.signals import request_started
 from django.core.wsgi import get_wsgi_application
+from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from apps.tracking import positions, services
@@ -130,3 +133,17 @@ def test_what_the_entry_cannot_take_goes_to_django_as_sent(app, on_delivery, dja
     positions.store().client.delete(f"trk:auth:{courier.pk}")
     assert post(app, {"lat": 48.86, "lng": 2.34}, token=token)[0] == 401
     assert len(django_requests) == 5
+
+
+def test_a_token_the_entry_took_is_refused_once_it_expires(app, on_delivery, django_requests):
+    courier, _ = on_delivery
+    token = str(RefreshToken.for_user(courier).access_token)
+    assert post(app, {"lat": 48.86, "lng": 2.34}, token=token)[0] == 202  # Django vouches for the token
+    assert post(app, {"lat": 48.861, "lng": 2.34}, token=token)[0] == 202  # the entry takes it
+    assert len(django_requests) == 1
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=11)):  # past the token's exp
+        late = post(app, {"lat": 48.862, "lng": 2.34}, token=token)
+
+    assert late[0] == 401  # the entry did not take it: Django refused the expired token
+    assert len(django_requests) == 2

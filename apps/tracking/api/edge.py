@@ -50,6 +50,11 @@ _pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="courier-ping")
 # The headers of Django's last 202 here, by (scheme, host).
 _answers: dict[tuple[str, bytes], list[tuple[bytes, bytes]]] = {}
 _answers_lock = threading.Lock()
+# What a verified token says, by the token as sent: (user id, claim digest, the time it
+# expires, leeway included). Its signature is checked once, its expiry on every use.
+# Bounded: emptied when full.
+_claims: dict[bytes, tuple[str, str, float]] = {}
+CLAIMS_MAX = 4096
 
 
 def claim_digest(token) -> str:
@@ -90,20 +95,40 @@ async def _body(receive) -> bytes:
             return b"".join(chunks)
 
 
+def _token_claims(raw: bytes) -> tuple[str, str] | None:
+    """The user id and claim digest of a valid access token, or None: signature, type
+    and claims checked as ``AccessToken`` does the first time a token is seen, its
+    expiry (with the backend's leeway) on every use."""
+    cached = _claims.get(raw)
+    if cached is None:
+        try:
+            token = AccessToken(raw.decode("latin-1"))
+            until = float(token["exp"]) + token.get_token_backend().get_leeway().total_seconds()
+        except (TokenError, UnicodeError, KeyError, TypeError, ValueError):
+            return None
+        cached = (str(token.get(api_settings.USER_ID_CLAIM, "")), claim_digest(token), until)
+        if len(_claims) >= CLAIMS_MAX:
+            _claims.clear()
+        _claims[raw] = cached
+    if time.time() >= cached[2]:
+        _claims.pop(raw, None)
+        return None
+    return cached[0], cached[1]
+
+
 def _fast(authorization: bytes | None, body: bytes) -> int | None:
     """How many points were taken, or None to leave the ping to Django."""
     if not authorization or not authorization.startswith(b"Bearer "):
         return None
-    try:
-        token = AccessToken(authorization[7:].strip().decode("latin-1"))
-    except (TokenError, UnicodeError):
+    claims = _token_claims(authorization[7:].strip())
+    if claims is None:
         return None
-    user_id = str(token.get(api_settings.USER_ID_CLAIM, ""))
+    user_id, digest = claims
     try:
         points = points_from(json.loads(body))
     except (ValueError, DomainError):
         return None
-    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points, vouched=claim_digest(token))
+    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points, vouched=digest)
     return None if taken is None else len(points)
 
 
