@@ -20,15 +20,19 @@ Without Redis (the embedded ``make run``) the same is kept in this process's mem
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 import redis
+import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -197,6 +201,34 @@ return {'ok', moved, cjson.encode(d), cjson.encode(kept)}
 """
 
 
+def _ping_call(courier_id: str, points: list[Fix], defer: bool, vouched: str) -> tuple[list[str], list]:
+    """The keys and arguments of :data:`PING_SCRIPT`."""
+    args: list[str | float] = [
+        settings.TRAIL_MIN_SECONDS,
+        settings.TRAIL_MIN_METRES,
+        POSITION_TTL_SECONDS,
+        "1" if defer else "0",
+        vouched,
+    ]
+    for point in points:
+        args += [repr(point.lat), repr(point.lng), repr(point.at)]
+    return [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)], args
+
+
+def _pinged(answer: list) -> Pinged:
+    """:data:`PING_SCRIPT`'s answer."""
+    if answer[0] == "auth":
+        return Pinged(duty=None, vouched=False)
+    if answer[0] == "miss":
+        return Pinged(duty=None)
+    kept = json.loads(answer[3])
+    return Pinged(
+        duty=Duty.from_hash(json.loads(answer[2])),
+        moved=bool(int(answer[1])),
+        kept=tuple(kept) if isinstance(kept, list) else (),
+    )
+
+
 class _RedisStore:
     def __init__(self, url: str) -> None:
         self.client = redis.Redis.from_url(
@@ -209,6 +241,9 @@ class _RedisStore:
         )
         self.script = self.client.register_script(PING_SCRIPT)
         self.down_until = 0.0
+        self.url = url
+        # The event loops' clients (the ASGI entry's fast path), one per loop.
+        self.loop_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def call(self, fn):
         if time.monotonic() < self.down_until:
@@ -221,27 +256,33 @@ class _RedisStore:
             raise Unavailable(str(exc)) from exc
 
     def ping(self, courier_id: str, points: list[Fix], defer: bool, vouched: str) -> Pinged:
-        args: list[str | float] = [
-            settings.TRAIL_MIN_SECONDS,
-            settings.TRAIL_MIN_METRES,
-            POSITION_TTL_SECONDS,
-            "1" if defer else "0",
-            vouched,
-        ]
-        for point in points:
-            args += [repr(point.lat), repr(point.lng), repr(point.at)]
-        keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)]
-        answer = self.call(lambda client: self.script(keys=keys, args=args, client=client))
-        if answer[0] == "auth":
-            return Pinged(duty=None, vouched=False)
-        if answer[0] == "miss":
-            return Pinged(duty=None)
-        kept = json.loads(answer[3])
-        return Pinged(
-            duty=Duty.from_hash(json.loads(answer[2])),
-            moved=bool(int(answer[1])),
-            kept=tuple(kept) if isinstance(kept, list) else (),
-        )
+        keys, args = _ping_call(courier_id, points, defer, vouched)
+        return _pinged(self.call(lambda client: self.script(keys=keys, args=args, client=client)))
+
+    async def ping_async(self, courier_id: str, points: list[Fix], vouched: str) -> Pinged:
+        """:meth:`ping` (trail deferred) on the event loop: this loop's own client."""
+        if time.monotonic() < self.down_until:
+            raise Unavailable("redis breaker open")
+        keys, args = _ping_call(courier_id, points, True, vouched)
+        loop = asyncio.get_running_loop()
+        script = self.loop_scripts.get(loop)
+        if script is None:
+            client = aioredis.Redis.from_url(
+                self.url,
+                retry=AsyncRetry(NoBackoff(), 0),
+                socket_connect_timeout=TIMEOUT_SECONDS,
+                socket_timeout=TIMEOUT_SECONDS,
+                health_check_interval=0,
+                decode_responses=True,
+            )
+            script = self.loop_scripts[loop] = client.register_script(PING_SCRIPT)
+        try:
+            answer = await script(keys=keys, args=args)
+        except UNAVAILABLE as exc:
+            self.down_until = time.monotonic() + BREAKER_SECONDS
+            logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
+            raise Unavailable(str(exc)) from exc
+        return _pinged(answer)
 
     def duty_store(self, courier_id: str, duty: Duty) -> None:
         def write(client):
@@ -360,6 +401,15 @@ def ping(*, courier_id: str, points: list[Fix], defer_trail: bool = False, vouch
     that pings again without it (the ASGI entry hands such a ping to Django);
     ``vouched``: do nothing unless the sign-in :func:`auth_store` remembered is this."""
     return store().ping(courier_id, points, defer_trail, vouched)
+
+
+async def ping_async(*, courier_id: str, points: list[Fix], vouched: str) -> Pinged:
+    """:func:`ping` with ``defer_trail`` on the running event loop (Redis only);
+    raises :class:`Unavailable`."""
+    found = store()
+    if not isinstance(found, _RedisStore):
+        raise Unavailable("no redis")
+    return await found.ping_async(courier_id, points, vouched)
 
 
 def duty_store(*, courier_id: str, duty: Duty) -> None:

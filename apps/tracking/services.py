@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from apps.accounts.models import User
 from apps.accounts.selectors import staff_list_to_alert
 from apps.tracking import positions, selectors
-from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_publish
+from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_publish, channel_publish_async
 from apps.tracking.errors import (
     AlreadyClaimed,
     CourierBusy,
@@ -362,6 +362,35 @@ def courier_location_record_in_redis(*, courier_id: str, points: list[Fix], vouc
         return None
 
 
+async def courier_location_record_in_redis_async(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
+    """:func:`courier_location_record_in_redis` on the event loop (no thread): the
+    same Redis calls and answers."""
+    try:
+        pinged = await positions.ping_async(courier_id=courier_id, points=points, vouched=vouched)
+    except positions.Unavailable:
+        return None
+    duty = pinged.duty
+    if _fast_refuses(pinged):
+        return None
+    if not duty.delivery:
+        return False
+    if pinged.moved:
+        try:
+            await channel_publish_async(
+                reference=duty.reference, kind=LOCATION, data=location_event(duty=duty, fix=points[-1])
+            )
+        except ChannelUnavailable:
+            return None
+    return pinged.moved
+
+
+def _fast_refuses(pinged: positions.Pinged) -> bool:
+    """Whether the fast path must hand this ping on: not signed in as expected, no copy
+    of the duty, an error to answer, a point to write."""
+    duty = pinged.duty
+    return duty is None or (not duty.online and not duty.delivery) or bool(duty.delivery and pinged.kept)
+
+
 def _location_record(courier_id: str, points: list[Fix], *, database: bool, vouched: str = "") -> bool | None:
     try:
         pinged = positions.ping(courier_id=courier_id, points=points, defer_trail=not database, vouched=vouched)
@@ -374,8 +403,8 @@ def _location_record(courier_id: str, points: list[Fix], *, database: bool, vouc
         raise PositionsUnavailable() from exc
     duty = pinged.duty
     off_duty = duty is None or (not duty.online and not duty.delivery)
-    if not database and (off_duty or (duty.delivery and pinged.kept)):
-        return None  # not signed in as expected, no copy of the duty, an error to answer, a point to write
+    if not database and _fast_refuses(pinged):
+        return None
     if off_duty:
         raise CourierOffDuty()
     if not duty.delivery:

@@ -22,12 +22,10 @@ once Django has seen the change, at most a minute later.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from rest_framework_simplejwt.exceptions import TokenError
@@ -44,9 +42,6 @@ from foodiefast.middleware import log_request, request_id_from
 
 PATH = "/api/v1/courier/location"
 _SKIPPED_HEADERS = {b"content-length", b"x-request-id", b"date", b"server"}
-# Threads of the fast path (each waits on Redis for at most its timeouts): more than
-# the loop's default executor, which other work shares.
-_pool = ThreadPoolExecutor(max_workers=16, thread_name_prefix="courier-ping")
 # The headers of Django's last 202 here, by (scheme, host).
 _answers: dict[tuple[str, bytes], list[tuple[bytes, bytes]]] = {}
 _answers_lock = threading.Lock()
@@ -116,7 +111,7 @@ def _token_claims(raw: bytes) -> tuple[str, str] | None:
     return cached[0], cached[1]
 
 
-def _fast(authorization: bytes | None, body: bytes) -> int | None:
+async def _fast(authorization: bytes | None, body: bytes) -> int | None:
     """How many points were taken, or None to leave the ping to Django."""
     if not authorization or not authorization.startswith(b"Bearer "):
         return None
@@ -128,7 +123,7 @@ def _fast(authorization: bytes | None, body: bytes) -> int | None:
         points = points_from(json.loads(body))
     except (ValueError, DomainError):
         return None
-    taken = services.courier_location_record_in_redis(courier_id=user_id, points=points, vouched=digest)
+    taken = await services.courier_location_record_in_redis_async(courier_id=user_id, points=points, vouched=digest)
     return None if taken is None else len(points)
 
 
@@ -144,8 +139,7 @@ async def serve_location(scope, receive, send) -> bool:
     media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
     taken = None
     if template is not None and media == b"application/json":
-        loop = asyncio.get_running_loop()
-        taken = await loop.run_in_executor(_pool, _fast, headers.get(b"authorization"), body)
+        taken = await _fast(headers.get(b"authorization"), body)
     if taken is None:
         scope[REPLAY_BODY] = body
         scope[WATCH_RESPONSE] = _watch(key)
