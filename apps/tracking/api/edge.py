@@ -3,9 +3,11 @@
 A courier's app posts its position every few seconds, so pings are most of the
 courier traffic. A ping that Redis alone can take (the usual one: a signed-in
 courier on duty, a valid body, no trail point to write) is answered here: the token
-is checked in-process (signature, expiry, type), the body parsed as the view does,
-then :func:`~apps.tracking.services.courier_location_record_in_redis` runs on a
-worker thread: two Redis round trips, the first of which also checks what Django
+is checked in-process (signature, type and claims once per token, its claims then
+kept by the token string until it expires; expiry on every ping), the body parsed as
+the view does, then
+:func:`~apps.tracking.services.courier_location_record_in_redis_async` runs on the
+event loop: two Redis round trips, the first of which also checks what Django
 last found of that courier (their role and a digest of the password claim their
 tokens must carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the
 view). The 202 carries the headers Django gave the
