@@ -346,25 +346,16 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     ``PositionsUnavailable`` (Redis unreachable: nothing recorded) and
     ``ChannelUnavailable`` (Redis failed between the two calls: recorded, not
     published; the next ping publishes)."""
-    return _location_record(str(courier.pk), points, database=True)
-
-
-def courier_location_record_in_redis(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
-    """:func:`courier_location_record` as far as Redis alone can take it (the ASGI
-    entry's fast path, no database): whether the position was published, or None
-    when the ping needs what only the full path does (read the duty from
-    PostgreSQL, write trail points, or answer an error), which it then takes over
-    from the start; also None unless Django vouched for this sign-in (``vouched``,
-    :func:`courier_vouch`) within the last minute. Raises nothing."""
-    try:
-        return _location_record(courier_id, points, database=False, vouched=vouched)
-    except ChannelUnavailable:
-        return None
+    return _location_record(str(courier.pk), points)
 
 
 async def courier_location_record_in_redis_async(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
-    """:func:`courier_location_record_in_redis` on the event loop (no thread): the
-    same Redis calls and answers."""
+    """:func:`courier_location_record` as far as Redis alone can take it (the ASGI
+    entry's fast path, on the event loop, no database): whether the position was
+    published, or None when the ping needs what only the full path does (read the
+    duty from PostgreSQL, write trail points, or answer an error), which it then
+    takes over from the start; also None unless Django vouched for this sign-in
+    (``vouched``, :func:`courier_vouch`) within the last minute. Raises nothing."""
     try:
         pinged = await positions.ping_async(courier_id=courier_id, points=points, vouched=vouched)
     except positions.Unavailable:
@@ -391,21 +382,16 @@ def _fast_refuses(pinged: positions.Pinged) -> bool:
     return duty is None or (not duty.online and not duty.delivery) or bool(duty.delivery and pinged.kept)
 
 
-def _location_record(courier_id: str, points: list[Fix], *, database: bool, vouched: str = "") -> bool | None:
+def _location_record(courier_id: str, points: list[Fix]) -> bool:
     try:
-        pinged = positions.ping(courier_id=courier_id, points=points, defer_trail=not database, vouched=vouched)
-        if pinged.duty is None and database:
+        pinged = positions.ping(courier_id=courier_id, points=points)
+        if pinged.duty is None:
             positions.duty_store(courier_id=courier_id, duty=selectors.courier_duty(courier_id=courier_id))
             pinged = positions.ping(courier_id=courier_id, points=points)
     except positions.Unavailable as exc:
-        if not database:
-            return None
         raise PositionsUnavailable() from exc
     duty = pinged.duty
-    off_duty = duty is None or (not duty.online and not duty.delivery)
-    if not database and _fast_refuses(pinged):
-        return None
-    if off_duty:
+    if duty is None or (not duty.online and not duty.delivery):
         raise CourierOffDuty()
     if not duty.delivery:
         return False
