@@ -20,24 +20,14 @@ from foodiefast.tasks import notify_mail_task, outbox_relay_task
 from tests.asgi_call import asgi_get
 from tests.factories.orders import OrderFactory
 from tests.processes import RedisServer, publish_to
-from tests.prometheus import sample
+from tests.prometheus import AUTH, TOKEN, metrics_app, sample, scrape
 
-TOKEN = "metrics-token-for-tests"
-AUTH = ((b"authorization", f"Bearer {TOKEN}".encode()),)
 HTTPS = ((b"x-forwarded-proto", b"https"),)
 
 
 @pytest.fixture
 def app(settings, db):
-    settings.METRICS_TOKEN = TOKEN
-    return entry(get_wsgi_application(), threads=2)
-
-
-def scrape(app) -> str:
-    answer = asgi_get(app, "/metrics", headers=AUTH)
-    assert answer.status == 200, answer.body
-    assert answer.headers[b"content-type"].startswith(b"text/plain; version=0.0.4")
-    return answer.body.decode()
+    return metrics_app(settings)
 
 
 def test_without_a_token_metrics_are_not_found_outside_debug(settings, db):
