@@ -103,10 +103,18 @@ class Demo:
         self.log(f"worker of {release.short} started")
         return worker
 
-    def serve(self, release: Release, backend: str, *, state: str = "ready", weight: int | None = None) -> WebProcess:
+    def serve(
+        self,
+        release: Release,
+        backend: str,
+        *,
+        state: str = "ready",
+        weight: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> WebProcess:
         """A new web process of ``release`` behind ``backend``: started, checked by
         HAProxy (/health/ready) while out of rotation, then put in ``state``."""
-        web = release.start_web()
+        web = release.start_web(extra_env=extra_env)
         slot = self.balancer.attach(backend, web, state="drain", weight=weight)
         self.slots[web] = slot
         self.balancer.wait_up(slot)

@@ -9,7 +9,8 @@ Public API::
                                           # .run/releases/<sha>, its virtualenv, collectstatic
     old.migrate()                         # the Procfile's ``release`` line, from this release
     web = old.start_web()                 # the Procfile's ``web`` line on 127.0.0.1:<port>,
-                                          # its own gunicorn master (a WebProcess)
+                                          # its own gunicorn master (a WebProcess);
+                                          # extra_env={...} adds variables
     web.port, web.base_url, web.pid, web.release
     web.ready()                           # GET /health/ready answers 200 (directly)
     web.reload()                          # SIGHUP: gunicorn starts new workers, stops the old
@@ -232,11 +233,19 @@ class Release:
         """The release phase: the Procfile's ``release`` line of this release."""
         self.run(procfile_command("release", root=self.tree))
 
-    def start_web(self, *, port: int | None = None, name: str | None = None, timeout: float = 60) -> WebProcess:
+    def start_web(
+        self,
+        *,
+        port: int | None = None,
+        name: str | None = None,
+        timeout: float = 60,
+        extra_env: dict[str, str] | None = None,
+    ) -> WebProcess:
+        """A web process of this release (``extra_env`` added to its environment)."""
         name = name or f"web.{len(self.webs) + 1}"
         label = f"{self.short}-{name}-{len(self.stage.processes)}"
         process = start_web(
-            self.env,
+            {**self.env, **(extra_env or {})},
             log_path=self.stage.log_path(label),
             timeout=timeout,
             port=port,
@@ -248,11 +257,11 @@ class Release:
         self.webs.append(web)
         return web
 
-    def start_worker(self) -> Process:
+    def start_worker(self, *, extra_env: dict[str, str] | None = None) -> Process:
         command = "exec " + procfile_command("worker", root=self.tree)
         process = Process(
             command,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             log_path=self.stage.log_path(f"{self.short}-worker-{len(self.stage.processes)}"),
             cwd=self.tree,
             bin_dir=self.bin_dir,
