@@ -62,13 +62,16 @@ def ensure_wrk() -> str:
     return shutil.which("wrk") or sys.exit("wrk could not be installed")
 
 
-def reset_database() -> None:
+def reset_database(name: str = BENCH_DB, *, redis_db: int | None = BENCH_REDIS_DB) -> None:
+    """The database ``name`` dropped (whoever is connected) and created empty; the
+    shared Redis server's db ``redis_db`` flushed (None: none)."""
     import psycopg
 
     with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    subprocess.run(["redis-cli", "-n", str(BENCH_REDIS_DB), "flushdb"], check=True, capture_output=True)
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    if redis_db is not None:
+        subprocess.run(["redis-cli", "-n", str(redis_db), "flushdb"], check=True, capture_output=True)
 
 
 def run_shell(command: str, env: dict[str, str]) -> None:
