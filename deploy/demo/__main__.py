@@ -31,11 +31,15 @@ def available() -> dict[str, str]:
     return {name: module for name, module in STRATEGIES.items() if importlib.util.find_spec(f"deploy.demo.{module}")}
 
 
-def run_strategy(name: str, *, old: str, new: str, phase_seconds: float, quiet: bool = False):
+def run_strategy(name: str, *, old: str, new: str, phase_seconds: float, quiet: bool = False, args=None):
     module = importlib.import_module(f"deploy.demo.{available()[name]}")
     options = getattr(module, "DEMO_OPTIONS", {})
+    # A strategy's own options (its add_arguments) may change the new ref and run()'s arguments.
+    run_options = {}
+    if args is not None and hasattr(module, "from_arguments"):
+        new, run_options = module.from_arguments(args, new)
     with Demo(name, old=old, new=new, phase_seconds=phase_seconds, quiet=quiet, **options) as demo:
-        return module.run(demo)
+        return module.run(demo, **run_options)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new", default="HEAD", help="the release deployed (a git ref)")
     parser.add_argument("--phase-seconds", type=float, default=20, help="traffic held in each phase")
     parser.add_argument("--json", help="also write the reports' figures to this file")
+    for module in strategies.values():
+        getattr(importlib.import_module(f"deploy.demo.{module}"), "add_arguments", lambda _: None)(parser)
     args = parser.parse_args(argv)
     names = list(strategies) if args.strategy == "all" else [args.strategy]
     reports, code = [], 0
     for name in names:
-        report = run_strategy(name, old=args.old, new=args.new, phase_seconds=args.phase_seconds)
+        report = run_strategy(name, old=args.old, new=args.new, phase_seconds=args.phase_seconds, args=args)
         print("\n" + report.render() + "\n", flush=True)
         reports.append(report.as_dict())
         code = code or report.exit_code()

@@ -94,7 +94,8 @@ def render_config(
         admin_socket=admin_socket,
         routes_map=routes_map,
         default_backend=backends[0],
-        frontend_rules=_indented(frontend_rules),
+        # A strategy's lines may name the routes map (${routes_map}).
+        frontend_rules=_indented(Template(frontend_rules).safe_substitute(routes_map=routes_map)),
         backends="\n".join(blocks),
     )
 
