@@ -2,7 +2,8 @@
 while its figures hold, rolled back by itself when they do not.
 
 The old release serves behind HAProxy (backend ``stable``), the new one's web
-process is added behind ``canary``. HAProxy sends a user to the canary when a hash
+processes are added behind ``canary`` (as many as keep each of them no busier than
+a stable one, :func:`canary_processes`). HAProxy sends a user to the canary when a hash
 of their JWT's ``user_id`` claim, from 0 to 99, is below the canary's weight
 (:data:`FRONTEND_RULES`; a request without a user draws its number per request);
 the weight is an entry of the balancer's routes map, changed through the runtime API
@@ -12,7 +13,7 @@ step began, and compares its 5xx share and p99 with the stable release's over th
 same window (deploy/demo/analysis.py):
 
 - worse (errors above 1 %, or p99 above twice stable's): weight 0 at once, the
-  canary's web process drained and stopped, the run exits non-zero saying why;
+  canary's web processes drained and stopped, the run exits non-zero saying why;
 - not worse: the next step; after the last one, 100 %, then the old release's web
   processes drained and stopped;
 - fewer than 500 requests in ``step_timeout`` seconds: no verdict, rolled back too.
@@ -63,7 +64,18 @@ http-request set-var(txn.user_bucket) rand(100) unless { var(txn.user_bucket) -m
 use_backend canary if { var(txn.user_bucket),sub(txn.canary_weight) lt 0 }
 """  # noqa: E501
 
-DEMO_OPTIONS = {"backends": ("stable", "canary"), "balancer_options": {"frontend_rules": FRONTEND_RULES}}
+# A health check may take up to 2 s to answer (by default it must within its 500 ms
+# interval): on a loaded machine a slow answer must not take every stable server out
+# of rotation at once, which the canary's figures would then be compared against.
+BACKEND_RULES = "timeout check 2s"
+
+DEMO_OPTIONS = {
+    "backends": ("stable", "canary"),
+    "balancer_options": {
+        "frontend_rules": FRONTEND_RULES,
+        "backend_rules": {"stable": BACKEND_RULES, "canary": BACKEND_RULES},
+    },
+}
 
 
 # ---------------------------------------------------------------------------
@@ -185,8 +197,13 @@ def broken_build(ref: str, kind: str = "errors") -> str:
 class Step:
     weight: int
     verdict: analysis.Verdict
-    users_on_canary: tuple[int, int]  # (on the canary, signed-in users of the traffic)
     seconds: float
+    # Which of the traffic's signed-in users the balancer sent to the canary (their
+    # indexes), asked as the step began; how many were sent elsewhere when asked
+    # again as it ended.
+    canary_users: frozenset[int]
+    users: int
+    moved: int
 
 
 @dataclass
@@ -201,10 +218,10 @@ class CanaryReport:
     def render(self) -> str:
         lines = [self.report.render(), "", "canary analysis (each release's /metrics over the same window):"]
         for step in self.steps:
-            on, users = step.users_on_canary
             lines.append(
-                f"- {step.weight}% of users ({on} of the traffic's {users} signed-in users on the canary),"
-                f" window of {step.seconds:.0f}s: {step.verdict.action}"
+                f"- {step.weight}% of users ({len(step.canary_users)} of the traffic's {step.users} signed-in users"
+                f" on the canary, {step.moved} moved during the step), window of {step.seconds:.0f}s:"
+                f" {step.verdict.action}"
             )
             lines += [f"    {line}" for line in str(step.verdict).splitlines()]
         lines += self.confinement()
@@ -244,6 +261,9 @@ class CanaryReport:
                 "steps": [
                     {
                         "weight": step.weight,
+                        "users": step.users,
+                        "canary_users": sorted(step.canary_users),
+                        "users_moved": step.moved,
                         "action": step.verdict.action,
                         "reasons": list(step.verdict.reasons),
                         "canary": _window_dict(step.verdict.canary),
@@ -263,6 +283,15 @@ def _window_dict(window: analysis.Window) -> dict:
         "error_rate": window.error_rate,
         "p99_ms": None if math.isnan(p99) else p99 * 1000,
     }
+
+
+def canary_processes(percent: int) -> int:
+    """Web processes the canary runs at ``percent``: enough that none of them takes
+    more requests than a stable one (its latency is compared with theirs), at most as
+    many as stable runs."""
+    if percent >= 100:
+        return STABLE_WEB_PROCESSES
+    return min(STABLE_WEB_PROCESSES, max(1, math.ceil(percent * STABLE_WEB_PROCESSES / (100 - percent))))
 
 
 def phase_of(weight: int) -> str:
@@ -288,30 +317,41 @@ def run(
     demo.hold(demo.phase_seconds / 2)
     demo.phase("release phase (migrate)")
     demo.release_phase(demo.new)
-    canary = demo.serve(demo.new, "canary")
+    # Told apart on /version and /metrics even when both releases are one commit.
+    canary_version = f"{demo.new.short}-canary"
+    canaries = []
+
+    def scale_canary(percent: int) -> None:
+        while len(canaries) < canary_processes(percent):
+            canaries.append(demo.serve(demo.new, "canary", extra_env={"RELEASE_VERSION": canary_version}))
+
     token = demo.stage.env["METRICS_TOKEN"]
     tokens = signed_in_tokens(demo.data)
     result = CanaryReport(report=None)
     for percent in steps:
+        scale_canary(percent)
         weight.set(percent)
         demo.phase(phase_of(percent))
-        on_canary = sum(weight.release_of(t) == demo.new.short for t in tokens)
+        routed = [weight.release_of(t) for t in tokens]
         began = time.monotonic()
         verdict = analysis.analyse(
-            [canary.base_url],
+            [web.base_url for web in canaries],
             [web.base_url for web in stables],
             token,
             min_requests=min_requests,
             timeout=step_timeout,
-            on_wait=lambda v: None,
         )
-        result.steps.append(Step(percent, verdict, (on_canary, len(tokens)), time.monotonic() - began))
+        seconds = time.monotonic() - began
+        moved = sum(weight.release_of(t) != release for t, release in zip(tokens, routed, strict=True))
+        on_canary = frozenset(n for n, release in enumerate(routed) if release == canary_version)
+        result.steps.append(Step(percent, verdict, seconds, on_canary, len(tokens), moved))
         demo.log(f"canary at {percent}%: {verdict}")
         if verdict.action != analysis.PROMOTE:
             weight.set(0)
             demo.phase("rolled back")
-            demo.log("rolled back: weight 0, the canary's web process drains and stops")
-            demo.retire(canary)
+            demo.log("rolled back: weight 0, the canary's web processes drain and stop")
+            for web in canaries:
+                demo.retire(web)
             demo.hold(SETTLE_SECONDS)
             result.report = demo.finish(must_be_clean=False)
             result.rolled_back = True
@@ -320,6 +360,7 @@ def run(
                 why = f"no verdict in {step_timeout:.0f}s ({why})"
             result.outcome = f"ROLLED BACK at {percent}%: {why}"
             return result
+    scale_canary(100)
     weight.set(100)
     demo.phase("canary 100%")
     demo.hold(SETTLE_SECONDS)
