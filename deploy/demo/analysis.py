@@ -220,15 +220,28 @@ def analyse(
     """Watch both releases from now until the canary has served ``min_requests``
     (its figures read every ``interval`` seconds), then the verdict over that window.
     A canary that does not reach that many in ``timeout`` seconds gets the verdict it
-    has then (WAIT): the caller decides what an inconclusive step means."""
-    canary_start, stable_start = scrape(canary_urls, token), scrape(stable_urls, token)
+    has then (WAIT): the caller decides what an inconclusive step means. Figures that
+    cannot be read (a process gone, a scrape refused) are a ROLLBACK: nothing shows
+    the canary is as good."""
+    try:
+        canary_start, stable_start = scrape(canary_urls, token), scrape(stable_urls, token)
+    except requests.RequestException as exc:
+        return _unreadable(exc)
     deadline = time.monotonic() + timeout
     while True:
         time.sleep(interval)
-        canary = scrape(canary_urls, token).since(canary_start)
-        stable = scrape(stable_urls, token).since(stable_start)
+        try:
+            canary = scrape(canary_urls, token).since(canary_start)
+            stable = scrape(stable_urls, token).since(stable_start)
+        except requests.RequestException as exc:
+            return _unreadable(exc)
         verdict = decide(canary, stable, min_requests=min_requests)
         if verdict.action != WAIT or time.monotonic() > deadline:
             return verdict
         if on_wait is not None:
             on_wait(verdict)
+
+
+def _unreadable(exc: Exception) -> Verdict:
+    nothing = Window(requests=0, errors=0, buckets=())
+    return Verdict(ROLLBACK, (f"figures not readable: {exc}",), nothing, nothing)

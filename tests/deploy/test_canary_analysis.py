@@ -8,9 +8,10 @@ import math
 
 import pytest
 
-from deploy.demo.analysis import PROMOTE, ROLLBACK, WAIT, Scrape, decide, histogram_quantile
+from deploy.demo.analysis import PROMOTE, ROLLBACK, WAIT, Scrape, analyse, decide, histogram_quantile
 from foodiefast import metrics
 from tests.asgi_call import asgi_get
+from tests.processes import closed_port
 from tests.prometheus import metrics_app
 from tests.prometheus import scrape as scrape_text
 
@@ -159,3 +160,12 @@ def test_a_slow_canary_beside_an_as_slow_stable_is_promoted(app):
     canary, stable = canary_and_stable(app, lambda: (serve(times=480), serve(seconds=0.5, times=20)), slow_stable)
 
     assert decide(canary, stable).action == PROMOTE
+
+
+def test_a_canary_whose_figures_cannot_be_read_is_rolled_back():
+    gone = f"http://127.0.0.1:{closed_port()}"
+
+    verdict = analyse([gone], [gone], "any-token", timeout=1, interval=0.1)
+
+    assert verdict.action == ROLLBACK
+    assert verdict.reasons[0].startswith("figures not readable: ")
