@@ -31,10 +31,12 @@ def available() -> dict[str, str]:
     return {name: module for name, module in STRATEGIES.items() if importlib.util.find_spec(f"deploy.demo.{module}")}
 
 
-def run_strategy(name: str, *, old: str, new: str, phase_seconds: float, quiet: bool = False):
+def run_strategy(name: str, *, old: str, new: str, phase_seconds: float, quiet: bool = False, label: str | None = None):
+    """Run strategy ``name``; its Report. ``label`` names the run's database and
+    folder (the strategy's name by default)."""
     module = importlib.import_module(f"deploy.demo.{available()[name]}")
     options = getattr(module, "DEMO_OPTIONS", {})
-    with Demo(name, old=old, new=new, phase_seconds=phase_seconds, quiet=quiet, **options) as demo:
+    with Demo(label or name, old=old, new=new, phase_seconds=phase_seconds, quiet=quiet, **options) as demo:
         return module.run(demo)
 
 

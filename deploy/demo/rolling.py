@@ -17,7 +17,7 @@ WEB_PROCESSES = 2
 
 
 def run(demo: Demo):
-    olds = [demo.serve(demo.old, "blue") for _ in range(WEB_PROCESSES)]
+    olds = demo.serve_many(demo.old, "blue", WEB_PROCESSES)
     demo.start_worker(demo.old)
     demo.start_traffic(f"{WEB_PROCESSES} old web")
     demo.hold()
