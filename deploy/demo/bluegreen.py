@@ -48,10 +48,11 @@ def run(demo: Demo):
     for web in demo.serve_many(demo.new, "green", WEB_PROCESSES):
         smoke_check(demo, web)
     demo.start_worker(demo.new)
-    demo.hold(demo.phase_seconds / 2)
     for backend, phase in (("green", "green live (new)"), ("blue", "switched back to blue"), ("green", "green again")):
-        demo.phase(phase)
+        # Switched first: every request of the new phase starts after the switch (one
+        # begun just before it may still be routed after it, in the phase before).
         demo.balancer.route(backend)
+        demo.phase(phase)
         demo.log(f"every new request to {backend} ({demo.balancer.live()} live)")
         demo.hold()
     demo.phase("blue retired")

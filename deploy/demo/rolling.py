@@ -24,7 +24,6 @@ def run(demo: Demo):
     demo.phase("release phase (migrate)")
     demo.release_phase(demo.new)
     demo.start_worker(demo.new)
-    demo.hold(demo.phase_seconds / 2)
     for n, old in enumerate(olds, start=1):
         demo.phase(f"replace {n}/{WEB_PROCESSES}")
         demo.serve(demo.new, "blue")
