@@ -16,13 +16,14 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
 
-.PHONY: help venv run test lint check pytest bench bench-servers services browser gettext messages clean
+.PHONY: help venv run test lint check pytest bench bench-servers services browser gettext lb messages deploy-demo clean
 
 help:
 	@echo "make run    - the service with demo data on http://$(HOST):$(PORT)"
 	@echo "make test   - lint, import contracts, migrations check, deploy check, pytest"
 	@echo "make bench  - load scenarios against the web process, figures and a plot"
 	@echo "make messages - extract the messages to translate into locale/fr and compile them"
+	@echo "make deploy-demo STRATEGY=rolling|blue-green|restarts|all - a deploy under load behind HAProxy, with its report"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -38,6 +39,10 @@ services:
 # Debian's chromium for the browser tests (Playwright drives it; no browser download).
 browser:
 	./scripts/browser-up
+
+# Debian's HAProxy in front of the web processes in the deploy demos and their tests.
+lb:
+	./scripts/lb-up
 
 # GNU gettext for the translations (makemessages, compilemessages, and the test that
 # finds untranslated messages).
@@ -66,7 +71,7 @@ check: venv services
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-pytest: venv services browser gettext
+pytest: venv services browser gettext lb
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint check pytest
@@ -77,6 +82,16 @@ bench: venv services
 # The same scenarios on the other web servers docs/architecture.md compares (slower).
 bench-servers: venv services
 	$(PY) -m bench.run --servers procfile,gunicorn-sync,granian-wsgi,granian-asgi $(BENCH_ARGS)
+
+# Two releases of this repository (OLD and NEW: git refs, each its own worktree and
+# processes) behind HAProxy with traffic throughout; prints requests, failures, p50 and
+# p99 per phase and fails when a request failed (docs/deploy.md). STRATEGY=all runs each.
+STRATEGY ?= all
+OLD ?= HEAD~1
+NEW ?= HEAD
+PHASE_SECONDS ?= 20
+deploy-demo: venv services lb
+	$(PY) -m deploy.demo $(STRATEGY) --old $(OLD) --new $(NEW) --phase-seconds $(PHASE_SECONDS) $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .run celerybeat-schedule* .pytest_cache .ruff_cache db.sqlite3

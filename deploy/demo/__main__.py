@@ -31,14 +31,26 @@ def available() -> dict[str, str]:
     return {name: module for name, module in STRATEGIES.items() if importlib.util.find_spec(f"deploy.demo.{module}")}
 
 
-def run_strategy(name: str, *, old: str, new: str, phase_seconds: float, quiet: bool = False, args=None):
+def run_strategy(
+    name: str,
+    *,
+    old: str,
+    new: str,
+    phase_seconds: float,
+    quiet: bool = False,
+    label: str | None = None,
+    args=None,
+):
+    """Run strategy ``name``; its Report. ``label`` names the run's database and
+    folder (the strategy's name by default). ``args``, the command line's, carries a
+    strategy's own options (its add_arguments): its from_arguments may change the new
+    ref and give run() arguments."""
     module = importlib.import_module(f"deploy.demo.{available()[name]}")
     options = getattr(module, "DEMO_OPTIONS", {})
-    # A strategy's own options (its add_arguments) may change the new ref and run()'s arguments.
     run_options = {}
     if args is not None and hasattr(module, "from_arguments"):
         new, run_options = module.from_arguments(args, new)
-    with Demo(name, old=old, new=new, phase_seconds=phase_seconds, quiet=quiet, **options) as demo:
+    with Demo(label or name, old=old, new=new, phase_seconds=phase_seconds, quiet=quiet, **options) as demo:
         return module.run(demo, **run_options)
 
 

@@ -35,6 +35,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from string import Template
@@ -122,8 +123,10 @@ class Balancer:
         self.slots = slots
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        # A unix socket's path is limited to ~100 bytes: keep it short.
+        # A unix socket's path is limited to 107 bytes: a short one elsewhere if need be.
         self.admin_socket = self.workdir / "admin.sock"
+        if len(str(self.admin_socket)) > 100:
+            self.admin_socket = Path(tempfile.mkdtemp(prefix="ff-lb-")) / "admin.sock"
         self.routes_map = self.workdir / "routes.map"
         self.config_path = self.workdir / "haproxy.cfg"
         self.balance = balance

@@ -4,10 +4,13 @@ Public API (what every strategy builds on)::
 
     with Demo("rolling", old="HEAD~1", new="HEAD", phase_seconds=20) as demo:
         demo.old, demo.new            # Releases (releases.py); old is migrated and has
-                                      # seeded the traffic's data, new is built, not migrated
+                                      # seeded the traffic's data (the database copied from
+                                      # a template when an earlier run did it for this
+                                      # commit), new is built, not migrated
         demo.balancer                 # started (balancer.py), backends blue and green
         web = demo.serve(demo.old, "blue")   # a web process of a release, attached to a
                                       # backend, in rotation once HAProxy's check passes
+        webs = demo.serve_many(demo.old, "blue", 2)  # the same, started together
         demo.start_traffic("2 old web")  # traffic.py through the balancer, its first phase
         demo.phase("2 new web up")    # a new phase (printed), then ...
         demo.hold()                   # ... traffic for phase_seconds
@@ -22,11 +25,12 @@ process the demo started and drops its database.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 from deploy.demo.balancer import Balancer, Slot
 from deploy.demo.releases import Release, Stage, WebProcess
 from deploy.demo.report import Report
-from deploy.demo.traffic import Load, Traffic, seed_data
+from deploy.demo.traffic import SEED_SCRIPT, Load, Traffic, seed_data
 
 
 class Demo:
@@ -55,6 +59,8 @@ class Demo:
         self.balancer: Balancer | None = None
         self.traffic: Traffic | None = None
         self.workers = []
+        # (when, "backend/server", "old" or "new"): which release each slot served from when.
+        self.attachments: list[tuple[float, str, str]] = []
 
     def log(self, text: str) -> None:
         if not self.quiet:
@@ -69,8 +75,10 @@ class Demo:
             self.old = Release.prepare(self.refs[0], self.stage)
             self.new = Release.prepare(self.refs[1], self.stage)
             self.log(f"old release {self.old.short} ({self.refs[0]}), new release {self.new.short} ({self.refs[1]})")
-            self.release_phase(self.old)
-            self.data = seed_data(self.old, streams=self.load.streams)
+            self.data = self.stage.prepared(
+                f"{self.old.sha} {SEED_SCRIPT.read_bytes().hex()} {self.load.streams}", self.migrate_and_seed
+            )
+            self.log(f"database migrated and seeded by {self.old.short}")
             self.balancer = Balancer(self.stage.workdir / "haproxy", backends=self.backends, **self.balancer_options)
             self.balancer.start()
             self.log(f"haproxy on {self.balancer.base_url}")
@@ -91,6 +99,14 @@ class Demo:
             self.stage.close()
 
     # -- steps --------------------------------------------------------------------------
+
+    def migrate_and_seed(self) -> dict:
+        """The old release's database: its release phase, then the traffic's data."""
+        self.release_phase(self.old)
+        began = time.monotonic()
+        data = seed_data(self.old, streams=self.load.streams)
+        self.log(f"traffic's data seeded by {self.old.short} ({time.monotonic() - began:.1f}s)")
+        return data
 
     def release_phase(self, release: Release) -> None:
         began = time.monotonic()
@@ -114,14 +130,44 @@ class Demo:
     ) -> WebProcess:
         """A new web process of ``release`` behind ``backend``: started, checked by
         HAProxy (/health/ready) while out of rotation, then put in ``state``."""
-        web = release.start_web(extra_env=extra_env)
-        slot = self.balancer.attach(backend, web, state="drain", weight=weight)
-        self.slots[web] = slot
-        self.balancer.wait_up(slot)
-        if state != "drain":
-            self.balancer.set_state(slot, state)
-        self.log(f"{web} up behind {slot}, health check passing, {state}")
-        return web
+        return self.serve_many(release, backend, 1, state=state, weight=weight, extra_env=extra_env)[0]
+
+    def serve_many(
+        self,
+        release: Release,
+        backend: str,
+        count: int,
+        *,
+        state: str = "ready",
+        weight: int | None = None,
+        extra_env: dict[str, str] | None = None,
+    ) -> list[WebProcess]:
+        """:meth:`serve` for ``count`` web processes started at the same time."""
+        names = [self.stage.next_web_name() for _ in range(count)]
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            webs = list(pool.map(lambda name: release.start_web(name=name, extra_env=extra_env), names))
+        for web in webs:
+            slot = self.balancer.attach(backend, web, state="drain", weight=weight)
+            self.slots[web] = slot
+            self.attachments.append((time.monotonic(), str(slot), self.label(release)))
+        for web in webs:
+            self.balancer.wait_up(self.slots[web])
+        for web in webs:
+            if state != "drain":
+                self.balancer.set_state(self.slots[web], state)
+            self.log(f"{web} up behind {self.slots[web]}, health check passing, {state}")
+        return webs
+
+    def label(self, release: Release) -> str:
+        return "new" if release is self.new else "old"
+
+    def attribute(self, records: list) -> None:
+        """Each answered record's release, from the slot that answered and when."""
+        for record in records:
+            for when, slot, label in reversed(self.attachments):
+                if slot == record.served_by and when <= record.started:
+                    record.release = label
+                    break
 
     def slot(self, web: WebProcess) -> Slot:
         return self.slots[web]
@@ -156,6 +202,7 @@ class Demo:
 
     def finish(self, *, must_be_clean: bool = True) -> Report:
         records = self.traffic.stop()
+        self.attribute(records)
         report = Report.build(
             f"{self.name}: {self.old.short} ({self.refs[0]}) -> {self.new.short} ({self.refs[1]})",
             records,

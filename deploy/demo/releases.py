@@ -18,6 +18,8 @@ Public API::
                                           # requests, exit (web.wait_exit(timeout))
     web.stop()                            # SIGTERM, then SIGKILL after 15 s
     worker = old.start_worker()           # the Procfile's ``worker`` line (stop() it)
+    data = stage.prepared(key, build)     # the database as build() left it (migrate,
+                                          # seed), copied from a template made once per key
     stage.close()                         # every process started through it stopped,
                                           # redis-server stopped, the database dropped
 
@@ -35,17 +37,23 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 import venv
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
 from bench.run import BENCH_ENV, reset_database
+from bench.streams import _descendants
 from tests.processes import Process, RedisServer, procfile_command, start_web
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -53,6 +61,9 @@ RUN_DIR = ROOT / ".run"
 RELEASES_DIR = RUN_DIR / "releases"
 VENVS_DIR = RUN_DIR / "venvs"
 CHECKOUT_ID = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+# A prepared database (Stage.prepared) is reused this long: the access tokens seeded
+# with it last JWT_ACCESS_MINUTES.
+TEMPLATE_HOURS = 2
 
 DEMO_ENV = {
     **BENCH_ENV,
@@ -91,12 +102,16 @@ class Stage:
 
     def __init__(self, name: str, *, database: str | None = None) -> None:
         self.name = name
-        self.workdir = RUN_DIR / "deploy" / f"{name}-{os.getpid()}"
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        # The last run's logs stay there until the next run of the same name.
+        self.workdir = RUN_DIR / "deploy" / name
+        shutil.rmtree(self.workdir, ignore_errors=True)
+        self.workdir.mkdir(parents=True)
         self.database = database or f"ff_deploy_{name}_{CHECKOUT_ID}".replace("-", "_")
         reset_database(self.database, redis_db=None)
         self.redis = RedisServer(self.workdir)
         self.processes: list[Process] = []
+        self._lock = threading.Lock()
+        self._webs_started = 0
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")},
             **DEMO_ENV,
@@ -104,6 +119,33 @@ class Stage:
             "REDIS_URL": self.redis.url,
             "DJANGO_MEDIA_ROOT": str(self.workdir / "media"),
         }
+
+    def prepared(self, key: str, build: Callable[[], dict]) -> dict:
+        """The stage's database as ``build`` leaves it (migrated and seeded), and what
+        ``build`` answered: made once per ``key`` and kept as a template database (for
+        :data:`TEMPLATE_HOURS`), so the next run of any strategy copies it in a second.
+        Redis is not part of it (what the app keeps there it rebuilds)."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12]
+        template = f"ff_deploy_tpl_{digest}_{CHECKOUT_ID}"
+        answer = RUN_DIR / "deploy" / "templates" / f"{template}.json"
+        with _locked(answer.with_suffix(".lock")):
+            fresh = answer.exists() and time.time() - answer.stat().st_mtime < TEMPLATE_HOURS * 3600
+            if fresh and _database_exists(template):
+                _sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+                _sql(f'CREATE DATABASE "{self.database}" TEMPLATE "{template}"')
+                return json.loads(answer.read_text())
+            data = build()
+            for name in _databases_like(f"ff_deploy_tpl_%_{CHECKOUT_ID}"):
+                _sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _sql(f'CREATE DATABASE "{template}" TEMPLATE "{self.database}"')
+            answer.write_text(json.dumps(data))
+            return data
+
+    def next_web_name(self) -> str:
+        """web.1, web.2, ... in the order web processes are asked for, across releases."""
+        with self._lock:
+            self._webs_started += 1
+            return f"web.{self._webs_started}"
 
     def log_path(self, label: str) -> Path:
         logs = self.workdir / "logs"
@@ -116,10 +158,24 @@ class Stage:
                 process.stop()
         self.redis.close()
         with contextlib.suppress(Exception):
-            import psycopg
+            _sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
-            with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+
+def _sql(statement: str, params: tuple = ()) -> list[tuple]:
+    """One statement on the server's maintenance database (autocommit); its rows."""
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        cursor = conn.execute(statement, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def _database_exists(name: str) -> bool:
+    return bool(_sql("SELECT 1 FROM pg_database WHERE datname = %s", (name,)))
+
+
+def _databases_like(pattern: str) -> list[str]:
+    return [row[0] for row in _sql("SELECT datname FROM pg_database WHERE datname LIKE %s", (pattern,))]
 
 
 @dataclass(eq=False)
@@ -153,12 +209,8 @@ class WebProcess:
         os.kill(self.pid, signal.SIGHUP)
 
     def worker_pids(self) -> set[int]:
-        """The master's children (its workers) now."""
-        children = Path(f"/proc/{self.pid}/task/{self.pid}/children")
-        try:
-            return {int(pid) for pid in children.read_text().split()}
-        except OSError:
-            return set()
+        """The master's workers now (its descendants, from /proc)."""
+        return set(_descendants(self.pid)) - {self.pid}
 
     def terminate(self) -> None:
         """SIGTERM to the master (what a platform sends): streams end with a retry hint,
@@ -242,8 +294,8 @@ class Release:
         extra_env: dict[str, str] | None = None,
     ) -> WebProcess:
         """A web process of this release (``extra_env`` added to its environment)."""
-        name = name or f"web.{len(self.webs) + 1}"
-        label = f"{self.short}-{name}-{len(self.stage.processes)}"
+        name = name or self.stage.next_web_name()
+        label = f"{self.short}-{name}"
         process = start_web(
             {**self.env, **(extra_env or {})},
             log_path=self.stage.log_path(label),

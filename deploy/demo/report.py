@@ -5,6 +5,7 @@ Public API::
     report = Report.build("rolling", traffic.records, phases=traffic.phases,
                           streams=traffic.streams_summary(), must_be_clean=True)
     report.rows                 # a PhaseRow per phase, in the order they began, then "total"
+                                # (row.share("new"): % of its answers from the new release)
     report.failed               # failed requests (plus events lost by the streams)
     print(report.render())      # the table, the streams' line, a few failures if any
     report.exit_code()          # 1 when must_be_clean and anything failed, else 0
@@ -32,6 +33,13 @@ class PhaseRow:
     p50_ms: float
     p99_ms: float
     by_kind: dict[str, int] = field(default_factory=dict)
+    # Answers by the release that gave them ("old", "new"; "" when unknown).
+    by_release: dict[str, int] = field(default_factory=dict)
+
+    def share(self, release: str) -> float:
+        """The share (0-100) of this phase's answers given by ``release``."""
+        answered = sum(self.by_release.values())
+        return 100 * self.by_release.get(release, 0) / answered if answered else 0.0
 
 
 @dataclass
@@ -63,6 +71,7 @@ class Report:
             p50_ms=percentile(latencies, 50),
             p99_ms=percentile(latencies, 99),
             by_kind=dict(Counter(r.kind for r in records)),
+            by_release=dict(Counter(r.release for r in records if r.status)),
         )
 
     @property
@@ -74,16 +83,15 @@ class Report:
 
     def render(self) -> str:
         width = max(28, *(len(row.phase) for row in self.rows))
-        header = f"{'phase':<{width}} {'requests':>8} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8}  " + " ".join(
-            f"{kind:>8}" for kind in KINDS
-        )
+        header = f"{'phase':<{width}} {'requests':>8} {'failed':>6} {'p50 ms':>8} {'p99 ms':>8} {'new %':>6}  "
+        header += " ".join(f"{kind:>8}" for kind in KINDS)
         lines = [f"{self.title}", header, "-" * len(header)]
         for row in self.rows:
             if row.phase == "total":
                 lines.append("-" * len(header))
             lines.append(
-                f"{row.phase:<{width}} {row.requests:>8} {row.failures:>6} {row.p50_ms:>8.1f} {row.p99_ms:>8.1f}  "
-                + " ".join(f"{row.by_kind.get(kind, 0):>8}" for kind in KINDS)
+                f"{row.phase:<{width}} {row.requests:>8} {row.failures:>6} {row.p50_ms:>8.1f} {row.p99_ms:>8.1f}"
+                f" {row.share('new'):>6.0f}  " + " ".join(f"{row.by_kind.get(kind, 0):>8}" for kind in KINDS)
             )
         if self.streams:
             s = self.streams

@@ -17,14 +17,13 @@ WEB_PROCESSES = 2
 
 
 def run(demo: Demo):
-    olds = [demo.serve(demo.old, "blue") for _ in range(WEB_PROCESSES)]
+    olds = demo.serve_many(demo.old, "blue", WEB_PROCESSES)
     demo.start_worker(demo.old)
     demo.start_traffic(f"{WEB_PROCESSES} old web")
     demo.hold()
     demo.phase("release phase (migrate)")
     demo.release_phase(demo.new)
     demo.start_worker(demo.new)
-    demo.hold(demo.phase_seconds / 2)
     for n, old in enumerate(olds, start=1):
         demo.phase(f"replace {n}/{WEB_PROCESSES}")
         demo.serve(demo.new, "blue")

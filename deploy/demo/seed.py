@@ -5,8 +5,8 @@ does it): it imports that release's code only (the bench's setups, tracking's
 services), so the rows match the schema that release migrated. Prints one JSON
 object on its last line:
 
-- ``browse``: the path of a cached browse request (demo kitchens and the bench's
-  kitchen around the Louvre);
+- ``browse``: the path of a cached browse request (the bench's kitchen near the
+  Louvre and its dishes);
 - ``checkout``: the dish and body of an order, and customers' access tokens;
 - ``follow``: a customer's access token and open orders of theirs, to stream;
 - ``couriers``: a courier's access token per followed order, each holding a claimed
@@ -16,14 +16,12 @@ object on its last line:
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
 
 
 def seed(streams: int) -> dict:
-    from django.core.management import call_command
     from rest_framework_simplejwt.tokens import AccessToken
 
     from apps.accounts.models import User
@@ -32,7 +30,6 @@ def seed(streams: int) -> dict:
     from bench.streams import stream_orders
     from foodiefast.geo import Point
 
-    call_command("seed_demo", stdout=io.StringIO())
     menu = _checkout_menu()
     follow = stream_orders(streams)
     couriers = []

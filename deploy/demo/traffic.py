@@ -69,6 +69,10 @@ class Record:
     status: int  # 0: no answer (connection error, timeout)
     ok: bool
     error: str = ""
+    # HAProxy's backend/server that answered (X-Served-By), and which release that
+    # was, filled in by the demo ("old", "new").
+    served_by: str = ""
+    release: str = ""
 
 
 @dataclass
@@ -183,18 +187,19 @@ class Traffic:
 
     async def _timed(self, kind: str, expected: int, call) -> None:
         phase, began = self.current_phase, time.monotonic()
-        status, error = 0, ""
+        status, error, served_by = 0, "", ""
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT_SECONDS):
                 async with call() as response:
                     await response.read()
-                    status = response.status
+                    status, served_by = response.status, response.headers.get("X-Served-By", "")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             error = f"{type(exc).__name__}: {exc}"
         ok = status == expected
         if status and not ok:
             error = f"{status} instead of {expected}"
-        self.records.append(Record(kind, phase, began, (time.monotonic() - began) * 1000, status, ok, error))
+        latency = (time.monotonic() - began) * 1000
+        self.records.append(Record(kind, phase, began, latency, status, ok, error, served_by=served_by))
 
     async def _browse(self, session) -> None:
         await self._timed("browse", 200, lambda: session.get(self.data["browse"], headers=HTTPS))
@@ -235,8 +240,10 @@ class Traffic:
             try:
                 async with session.get(path, headers=headers, timeout=aiohttp.ClientTimeout(sock_read=60)) as response:
                     status = response.status
+                    latency = (time.monotonic() - began) * 1000
+                    served_by = response.headers.get("X-Served-By", "")
                     self.records.append(
-                        Record("stream", phase, began, (time.monotonic() - began) * 1000, status, status == 200)
+                        Record("stream", phase, began, latency, status, status == 200, served_by=served_by)
                     )
                     if status != 200:
                         self.records[-1].error = f"{status} instead of 200"
