@@ -12,7 +12,9 @@ left out (:data:`NOT_TRAFFIC`).
 The verdict (:func:`decide`): with at least ``min_requests`` canary requests in the
 window, roll back when the canary's 5xx share is above ``max_error_rate`` or its p99
 above ``max_latency_ratio`` times the stable release's, promote otherwise; with fewer,
-wait.
+wait. A canary failing no more than the stable release is not worse than it: both
+are (a database or broker outage they share), rolling back would not help and
+promoting would not be justified, so the verdict is to hold and watch a new window.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ MAX_ERROR_RATE = 0.01
 MAX_LATENCY_RATIO = 2.0
 QUANTILE = 0.99
 
-PROMOTE, ROLLBACK, WAIT = "promote", "rollback", "wait"
+PROMOTE, ROLLBACK, WAIT, HOLD = "promote", "rollback", "wait", "hold"
 
 
 def is_traffic(route: str) -> bool:
@@ -165,6 +167,12 @@ def decide(
         return Verdict(WAIT, (reason,), canary, stable)
     worse = []
     if canary.error_rate > max_error_rate:
+        if canary.error_rate <= stable.error_rate:
+            reason = (
+                f"canary error rate {canary.error_rate:.2%} above {max_error_rate:.0%}, but stable's is"
+                f" {stable.error_rate:.2%}: a failure they share, not the canary's"
+            )
+            return Verdict(HOLD, (reason,), canary, stable)
         worse.append(f"canary error rate {canary.error_rate:.2%} above {max_error_rate:.0%}")
     canary_p99, stable_p99 = canary.quantile(), stable.quantile()
     if not math.isnan(canary_p99) and not math.isnan(stable_p99) and canary_p99 > max_latency_ratio * stable_p99:
@@ -218,7 +226,8 @@ def analyse(
     on_wait: Callable[[Verdict], None] | None = None,
 ) -> Verdict:
     """Watch both releases from now until the canary has served ``min_requests``
-    (its figures read every ``interval`` seconds), then the verdict over that window.
+    (its figures read every ``interval`` seconds), then the verdict over that window
+    (a HOLD starts a new window from then).
     A canary that does not reach that many in ``timeout`` seconds gets the verdict it
     has then (WAIT): the caller decides what an inconclusive step means. Figures that
     cannot be read (a process gone, a scrape refused) are a ROLLBACK: nothing shows
@@ -231,13 +240,14 @@ def analyse(
     while True:
         time.sleep(interval)
         try:
-            canary = scrape(canary_urls, token).since(canary_start)
-            stable = scrape(stable_urls, token).since(stable_start)
+            canary_now, stable_now = scrape(canary_urls, token), scrape(stable_urls, token)
         except requests.RequestException as exc:
             return _unreadable(exc)
-        verdict = decide(canary, stable, min_requests=min_requests)
-        if verdict.action != WAIT or time.monotonic() > deadline:
+        verdict = decide(canary_now.since(canary_start), stable_now.since(stable_start), min_requests=min_requests)
+        if verdict.action in (PROMOTE, ROLLBACK) or time.monotonic() > deadline:
             return verdict
+        if verdict.action == HOLD:
+            canary_start, stable_start = canary_now, stable_now
         if on_wait is not None:
             on_wait(verdict)
 

@@ -16,7 +16,8 @@ same window (deploy/demo/analysis.py):
   canary's web processes drained and stopped, the run exits non-zero saying why;
 - not worse: the next step; after the last one, 100 %, then the old release's web
   processes drained and stopped;
-- fewer than 500 requests in ``step_timeout`` seconds: no verdict, rolled back too.
+- failing, but no more than stable (an outage they share): a new window is watched;
+- no verdict in ``step_timeout`` seconds: rolled back too.
 
 ``--broken`` deploys a deliberately broken build of the new ref instead, made here
 (:func:`broken_build`): a temporary git worktree of that commit, a small patch
@@ -100,11 +101,16 @@ class CanaryWeight:
         self.value = percent
 
     def release_of(self, token: str | None) -> str:
-        """The release the balancer sends a request with this token to (``/version``)."""
+        """The release the balancer sends a request with this token to (``/version``),
+        "" when it could not tell (no answer, or not the app's)."""
         headers = {"X-Forwarded-Proto": "https", "Connection": "close"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return requests.get(f"{self.balancer.base_url}/version", headers=headers, timeout=5).json()["version"]
+        try:
+            response = requests.get(f"{self.balancer.base_url}/version", headers=headers, timeout=5)
+            return response.json()["version"] if response.status_code == 200 else ""
+        except (requests.RequestException, ValueError, KeyError):
+            return ""
 
 
 # ---------------------------------------------------------------------------
@@ -322,8 +328,9 @@ def run(
     canaries = []
 
     def scale_canary(percent: int) -> None:
-        while len(canaries) < canary_processes(percent):
-            canaries.append(demo.serve(demo.new, "canary", extra_env={"RELEASE_VERSION": canary_version}))
+        missing = canary_processes(percent) - len(canaries)
+        if missing > 0:
+            canaries.extend(demo.serve_many(demo.new, "canary", missing, extra_env={"RELEASE_VERSION": canary_version}))
 
     token = demo.stage.env["METRICS_TOKEN"]
     tokens = signed_in_tokens(demo.data)
@@ -340,6 +347,9 @@ def run(
             token,
             min_requests=min_requests,
             timeout=step_timeout,
+            on_wait=lambda held, percent=percent: (
+                held.action == analysis.HOLD and demo.log(f"canary at {percent}%: {held}")
+            ),
         )
         seconds = time.monotonic() - began
         moved = sum(weight.release_of(t) != release for t, release in zip(tokens, routed, strict=True))
@@ -356,7 +366,7 @@ def run(
             result.report = demo.finish(must_be_clean=False)
             result.rolled_back = True
             why = "; ".join(verdict.reasons)
-            if verdict.action == analysis.WAIT:
+            if verdict.action in (analysis.WAIT, analysis.HOLD):
                 why = f"no verdict in {step_timeout:.0f}s ({why})"
             result.outcome = f"ROLLED BACK at {percent}%: {why}"
             return result

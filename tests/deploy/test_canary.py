@@ -12,13 +12,13 @@ import pytest
 
 from tests.processes import ROOT
 
-pytestmark = pytest.mark.timeout(420)
+pytestmark = [pytest.mark.deploy, pytest.mark.timeout(420)]
 
 
 def canary(tmp_path, *options: str) -> tuple[subprocess.CompletedProcess, dict]:
     figures = tmp_path / "report.json"
-    # Both releases this commit (the canary told apart by its version), short phases.
-    releases = ("--old", "HEAD", "--new", "HEAD", "--phase-seconds", "4")
+    # Both releases this commit (the canary told apart by its version), short phases and steps.
+    releases = ("--old", "HEAD", "--new", "HEAD", "--phase-seconds", "4", "--step-timeout", "100")
     done = subprocess.run(
         [sys.executable, "-m", "deploy.demo", "canary", *releases, "--json", str(figures), *options],
         cwd=ROOT,
@@ -36,6 +36,14 @@ def failures_by_phase(report: dict) -> dict[str, int]:
     return {row["phase"]: row["failures"] for row in report["rows"] if row["phase"] != "total"}
 
 
+def canary_share(report: dict, phase: str) -> float:
+    """The share (0-100) of the phase's answers that the new release gave."""
+    (row,) = (row for row in report["rows"] if row["phase"] == phase)
+    answered = sum(row["by_release"].values())
+    assert answered > 0, row
+    return 100 * row["by_release"].get("new", 0) / answered
+
+
 def test_a_broken_build_is_rolled_back_by_itself_its_failures_kept_to_the_canary(tmp_path):
     done, report = canary(tmp_path, "--broken", "--steps", "50")
 
@@ -51,7 +59,8 @@ def test_a_broken_build_is_rolled_back_by_itself_its_failures_kept_to_the_canary
     failed = failures_by_phase(report)
     assert failed.pop("canary 50%") > 0
     assert set(failed.values()) == {0}  # none before the canary took traffic, none after the rollback
-    assert next(row for row in report["rows"] if row["phase"] == "rolled back")["requests"] > 0
+    assert 20 < canary_share(report, "canary 50%") < 80
+    assert canary_share(report, "rolled back") == 0
 
 
 def test_a_good_build_is_promoted_step_by_step_without_a_failed_request(tmp_path):
@@ -67,4 +76,6 @@ def test_a_good_build_is_promoted_step_by_step_without_a_failed_request(tmp_path
     assert first["users_moved"] == second["users_moved"] == 0
     assert set(first["canary_users"]) <= set(second["canary_users"])
     assert 0 < len(second["canary_users"]) < second["users"]
-    assert next(row for row in report["rows"] if row["phase"] == "canary 100%")["requests"] > 0
+    assert canary_share(report, "stable only") == 0
+    assert 5 < canary_share(report, "canary 25%") < 50
+    assert canary_share(report, "canary 100%") == 100

@@ -8,7 +8,7 @@ import math
 
 import pytest
 
-from deploy.demo.analysis import PROMOTE, ROLLBACK, WAIT, Scrape, analyse, decide, histogram_quantile
+from deploy.demo.analysis import HOLD, PROMOTE, ROLLBACK, WAIT, Scrape, analyse, decide, histogram_quantile
 from foodiefast import metrics
 from tests.asgi_call import asgi_get
 from tests.processes import closed_port
@@ -109,17 +109,31 @@ def test_a_canary_with_too_few_requests_waits(app):
     assert "499 requests, fewer than 500" in str(verdict)
 
 
-def test_a_canary_failing_more_than_one_percent_is_rolled_back(app):
-    def canary_traffic():
-        serve(times=480)
-        serve(status=500, times=20)
+def failing(*, answered: int, failed: int, status: int = 500):
+    """Traffic of ``answered`` requests, ``failed`` of them with ``status``."""
+    return lambda: (serve(times=answered - failed), serve(status=status, times=failed))
 
-    canary, stable = canary_and_stable(app, canary_traffic, stable_traffic)
+
+def test_a_canary_failing_more_than_one_percent_is_rolled_back(app):
+    canary, stable = canary_and_stable(app, failing(answered=500, failed=20), stable_traffic)
 
     verdict = decide(canary, stable)
 
     assert verdict.action == ROLLBACK
     assert verdict.reasons == ("canary error rate 4.00% above 1%",)
+
+
+def test_a_canary_failing_no_more_than_stable_is_held_not_judged(app):
+    canary, stable = canary_and_stable(
+        app, failing(answered=500, failed=30, status=503), failing(answered=2000, failed=200, status=503)
+    )
+
+    verdict = decide(canary, stable)
+
+    assert verdict.action == HOLD
+    assert verdict.reasons == (
+        "canary error rate 6.00% above 1%, but stable's is 10.00%: a failure they share, not the canary's",
+    )
 
 
 def test_a_canary_at_one_percent_of_errors_as_fast_as_stable_is_promoted(app):
