@@ -65,10 +65,17 @@ http-request set-var(txn.user_bucket) rand(100) unless { var(txn.user_bucket) -m
 use_backend canary if { var(txn.user_bucket),sub(txn.canary_weight) lt 0 }
 """  # noqa: E501
 
-# A health check may take up to 2 s to answer (by default it must within its 500 ms
-# interval): on a loaded machine a slow answer must not take every stable server out
-# of rotation at once, which the canary's figures would then be compared against.
-BACKEND_RULES = "timeout check 2s"
+# Health checks more patient than the demos' defaults (an answer within 500 ms, out
+# after 2 failures): an answer may take 2 s, and a server leaves rotation after 5 s
+# of failed checks. The canary's processes are drained explicitly, never found out
+# by their checks; a slow answer on a loaded machine, or a few seconds of readiness
+# failing everywhere at once (the database refusing new connections), must not take
+# every server of both releases out, which would fail everyone's requests and leave
+# the canary nothing to be compared with.
+BACKEND_RULES = """
+timeout check 2s
+default-server inter 1s fastinter 1s downinter 1s rise 2 fall 5
+"""
 
 DEMO_OPTIONS = {
     "backends": ("stable", "canary"),
