@@ -72,6 +72,9 @@ DEMO_ENV = {
     "DJANGO_LOG_LEVEL": "WARNING",
     # One gunicorn worker per web process: the demos run several at once on 2 cores.
     "WEB_CONCURRENCY": "1",
+    # Fewer threads (and PostgreSQL connections) per process: several run at once
+    # against a server other work on the machine may be using too.
+    "WEB_THREADS": "4",
     "CELERY_CONCURRENCY": "1",
     # Tokens the traffic is given at the start outlive the longest demo; orders it
     # follows do not expire meanwhile.
