@@ -72,9 +72,11 @@ DEMO_ENV = {
     "DJANGO_LOG_LEVEL": "WARNING",
     # One gunicorn worker per web process: the demos run several at once on 2 cores.
     "WEB_CONCURRENCY": "1",
-    # Fewer threads (and PostgreSQL connections) per process: several run at once
-    # against a server other work on the machine may be using too.
+    # Fewer threads per process, and a database connection only while a request needs
+    # one: several processes run at once against a server (100 connections) that other
+    # work on the machine may be using too.
     "WEB_THREADS": "4",
+    "DJANGO_CONN_MAX_AGE": "0",
     "CELERY_CONCURRENCY": "1",
     # Tokens the traffic is given at the start outlive the longest demo; orders it
     # follows do not expire meanwhile.
