@@ -13,6 +13,7 @@ import argparse
 import importlib
 import importlib.util
 import json
+import signal
 import sys
 
 from deploy.demo.harness import Demo
@@ -54,7 +55,13 @@ def run_strategy(
         return module.run(demo, **run_options)
 
 
+def _stop(signum, frame):
+    # SIGTERM ends the demo as Ctrl-C does: every process it started is stopped.
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    signal.signal(signal.SIGTERM, _stop)
     strategies = available()
     parser = argparse.ArgumentParser(prog="python -m deploy.demo", description=__doc__.split("\n\n")[1])
     parser.add_argument("strategy", choices=[*strategies, "all"])

@@ -3,8 +3,10 @@
 Public API::
 
     stage = Stage("rolling")              # the backing services of one demo run: a
-                                          # database of its own (dropped and created),
-                                          # a private redis-server, the processes' env
+                                          # PostgreSQL cluster of its own (or, with
+                                          # own_postgres=False, a database of its own on
+                                          # the shared server), a private redis-server,
+                                          # the processes' environment
     old = Release.prepare("HEAD~1", stage)  # a git worktree of the commit under
                                           # .run/releases/<sha>, its virtualenv, collectstatic
     old.migrate()                         # the Procfile's ``release`` line, from this release
@@ -21,7 +23,8 @@ Public API::
     data = stage.prepared(key, build)     # the database as build() left it (migrate,
                                           # seed), copied from a template made once per key
     stage.close()                         # every process started through it stopped,
-                                          # redis-server stopped, the database dropped
+                                          # redis-server stopped, the cluster (or the
+                                          # database) dropped
 
 Each release runs with the same environment (``stage.env``: debug off, the demo
 payment gateway as the bench uses, ``RELEASE_VERSION`` set to its short commit so
@@ -29,7 +32,10 @@ payment gateway as the bench uses, ``RELEASE_VERSION`` set to its short commit s
 ``requirements.txt`` is this checkout's runs on this interpreter's virtualenv;
 another gets a virtualenv of its own under ``.run/venvs/<hash of the file>``, made
 once. Redis is a private ``redis-server`` on a free port: the shared server's 16 dbs
-are all spoken for (0 ``make run``, 1 the bench, 2-15 the test runs).
+are all spoken for (0 ``make run``, 1 the bench, 2-15 the test runs). PostgreSQL is a
+throwaway cluster of its own (``pg_createcluster``, no fsync) for the same reason and
+one more: the shared server's 100 connections, which a bench or a test run elsewhere
+on the machine may take, would turn into 503s in the demo's report.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ import requests
 
 from bench.run import BENCH_ENV, reset_database
 from bench.streams import _descendants
+from tests.faults.servers import PostgresCluster
 from tests.processes import Process, RedisServer, procfile_command, start_web
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -61,6 +68,7 @@ RUN_DIR = ROOT / ".run"
 RELEASES_DIR = RUN_DIR / "releases"
 VENVS_DIR = RUN_DIR / "venvs"
 CHECKOUT_ID = hashlib.sha256(str(ROOT).encode()).hexdigest()[:8]
+SHARED_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
 # A prepared database (Stage.prepared) is reused this long: the access tokens seeded
 # with it last JWT_ACCESS_MINUTES.
 TEMPLATE_HOURS = 2
@@ -100,22 +108,31 @@ def _locked(path: Path):
 class Stage:
     """The backing services and environment of one demo run (see the module's doc)."""
 
-    def __init__(self, name: str, *, database: str | None = None) -> None:
+    def __init__(self, name: str, *, database: str | None = None, own_postgres: bool = True) -> None:
         self.name = name
         # The last run's logs stay there until the next run of the same name.
         self.workdir = RUN_DIR / "deploy" / name
         shutil.rmtree(self.workdir, ignore_errors=True)
         self.workdir.mkdir(parents=True)
-        self.database = database or f"ff_deploy_{name}_{CHECKOUT_ID}".replace("-", "_")
-        reset_database(self.database, redis_db=None)
-        self.redis = RedisServer(self.workdir)
         self.processes: list[Process] = []
         self._lock = threading.Lock()
         self._webs_started = 0
+        # PostgreSQL: a cluster of the demo's own by default (whatever else runs on the
+        # machine, its connections are the demo's alone); else a database of its own on
+        # the shared server, dropped and created as the bench does.
+        self.postgres = PostgresCluster() if own_postgres else None
+        self.server_url = self.postgres.url() if self.postgres else SHARED_SERVER
+        self.database = database or f"ff_deploy_{name}_{CHECKOUT_ID}".replace("-", "_")
+        if self.postgres:
+            database_url = self.postgres.create_database(self.database)
+        else:
+            reset_database(self.database, redis_db=None)
+            database_url = f"postgres://postgres@127.0.0.1:5432/{self.database}"
+        self.redis = RedisServer(self.workdir)
         self.env = {
             **{k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "PROMETHEUS_MULTIPROC_DIR")},
             **DEMO_ENV,
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{self.database}",
+            "DATABASE_URL": database_url,
             "REDIS_URL": self.redis.url,
             "DJANGO_MEDIA_ROOT": str(self.workdir / "media"),
         }
@@ -124,7 +141,10 @@ class Stage:
         """The stage's database as ``build`` leaves it (migrated and seeded), and what
         ``build`` answered: made once per ``key`` and kept as a template database (for
         :data:`TEMPLATE_HOURS`), so the next run of any strategy copies it in a second.
-        Redis is not part of it (what the app keeps there it rebuilds)."""
+        Redis is not part of it (what the app keeps there it rebuilds). With a cluster
+        of the demo's own, which lives as long as the demo, ``build`` simply runs."""
+        if self.postgres:
+            return build()
         digest = hashlib.sha256(key.encode()).hexdigest()[:12]
         template = f"ff_deploy_tpl_{digest}_{CHECKOUT_ID}"
         answer = RUN_DIR / "deploy" / "templates" / f"{template}.json"
@@ -157,15 +177,18 @@ class Stage:
             with contextlib.suppress(Exception):
                 process.stop()
         self.redis.close()
-        with contextlib.suppress(Exception):
-            _sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        if self.postgres:
+            self.postgres.drop()
+        else:
+            with contextlib.suppress(Exception):
+                _sql(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
 def _sql(statement: str, params: tuple = ()) -> list[tuple]:
     """One statement on the server's maintenance database (autocommit); its rows."""
     import psycopg
 
-    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+    with psycopg.connect(SHARED_SERVER, autocommit=True) as conn:
         cursor = conn.execute(statement, params)
         return cursor.fetchall() if cursor.description else []
 
