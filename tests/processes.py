@@ -61,8 +61,9 @@ def run_python(code: str, *, timeout: float = 60, **env: str | None) -> subproce
     )
 
 
-def procfile_command(process_type: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
+def procfile_command(process_type: str, *, root: Path = ROOT) -> str:
+    """The command line of ``process_type`` in the Procfile of the checkout at ``root``."""
+    for line in (root / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
         if name.strip() == process_type:
             return command.strip()
@@ -86,15 +87,16 @@ def worker_queues() -> list[str]:
 
 
 class Process:
-    """A process started from a shell command line, stopped with SIGTERM."""
+    """A process started from a shell command line in ``cwd`` (this checkout unless
+    told), in a process group of its own, stopped with SIGTERM."""
 
-    def __init__(self, command: str, *, env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, command: str, *, env: dict[str, str], log_path: Path, cwd: Path = ROOT) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         bin_dir = str(Path(sys.executable).parent)
         env = {**env, "PATH": f"{bin_dir}:{env.get('PATH', '')}"}
         self.popen = subprocess.Popen(  # noqa: S602 - the Procfile's own command line
-            command, shell=True, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+            command, shell=True, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
     def wait_http(self, url: str, *, timeout: float = 30) -> requests.Response:
@@ -182,12 +184,15 @@ class RedisServer:
             self.kill()
 
 
-def start_web(env: dict[str, str], *, log_path: Path, timeout: float = 30, port: int | None = None) -> Process:
+def start_web(
+    env: dict[str, str], *, log_path: Path, timeout: float = 30, port: int | None = None, root: Path = ROOT
+) -> Process:
     """The Procfile's ``web`` line bound to 127.0.0.1 on ``port`` (a free one by
-    default), once it answers; its address in ``base_url``. The caller stops it."""
+    default), once it answers; its address in ``base_url``. ``root`` is the checkout
+    it runs (this one unless told). The caller stops it."""
     port = port or free_port()
-    command = procfile_command("web").replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
-    process = Process(command, env={**env, "PORT": str(port)}, log_path=log_path)
+    command = procfile_command("web", root=root).replace("0.0.0.0", "127.0.0.1")  # noqa: S104 - replacing, not binding
+    process = Process(command, env={**env, "PORT": str(port)}, log_path=log_path, cwd=root)
     process.base_url = f"http://127.0.0.1:{port}"
     try:
         process.wait_http(f"{process.base_url}/health/live", timeout=timeout)
