@@ -68,6 +68,19 @@ def e2e_env(tmp_path_factory, localstripe_server, mailbox):
         )
 
 
+def on_test_database(**variables: str) -> dict[str, str]:
+    """The variables of processes that serve the test database (which the test reads
+    and writes with the ORM), logging at INFO, with ``variables``."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return env_with(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        DJANGO_LOG_LEVEL="INFO",
+        **variables,
+    )
+
+
 @pytest.fixture(scope="session")
 def released(e2e_env, tmp_path_factory):
     """The Procfile's ``release`` run against the empty database."""

@@ -23,7 +23,7 @@ import uuid
 
 import pytest
 import requests
-from django.db import connection, transaction
+from django.db import transaction
 
 from apps.orders.models import Actor, Order
 from apps.orders.services.news import settle_money_after_commit
@@ -31,10 +31,11 @@ from apps.orders.services.status import order_cancel_locked, order_lock
 from apps.payments.models import Payment, Refund
 from foodiefast.mail import mail_request
 from foodiefast.models import MailMessage
+from tests.e2e.conftest import on_test_database
 from tests.e2e.ordering import DROP_OFF, open_kitchen, pay_with_webhook, place_order, signed_in
 from tests.mailserver import SmtpProcess
 from tests.payments.conftest import StripeDouble
-from tests.processes import Process, clients_of, env_with, procfile_command, start_web, unread_requests, wait_for
+from tests.processes import Process, clients_of, procfile_command, start_web, unread_requests, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(240)]
 
@@ -53,16 +54,13 @@ def smtp(tmp_path_factory):
 @pytest.fixture(scope="module")
 def deployment(django_db_setup, django_db_blocker, redis_server, localstripe_process, smtp, tmp_path_factory):
     """The Procfile's web on the test database; workers are the tests' own."""
-    db = connection.settings_dict
     logs = tmp_path_factory.mktemp("crash")
-    env = env_with(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    env = on_test_database(
         REDIS_URL=redis_server.url,
         STRIPE_API_BASE=localstripe_process.base_url,
         EMAIL_URL=f"smtp://127.0.0.1:{smtp.port}",
         # a frozen server is waited for longer than the test takes to catch the task
         EMAIL_TIMEOUT="60",
-        DJANGO_LOG_LEVEL="INFO",
         WEB_CONCURRENCY="1",
         CELERY_CONCURRENCY="2",
     )
