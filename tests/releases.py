@@ -47,7 +47,8 @@ def migrations_between(repo: Path, old: str, new: str = "HEAD") -> list[str]:
 
 
 def check_out(repo: Path, commit: str, path: Path) -> Path:
-    """``commit`` as a detached git worktree at ``path`` (a left-over one is replaced)."""
+    """``commit`` as a detached git worktree at ``path`` (a left-over one, or the
+    registration of one whose folder is gone, is replaced)."""
     remove_checkout(repo, path)
     path.parent.mkdir(parents=True, exist_ok=True)
     git(repo, "worktree", "add", "--detach", "--force", str(path), commit)
@@ -58,4 +59,3 @@ def remove_checkout(repo: Path, path: Path) -> None:
     if path.exists():
         git(repo, "worktree", "remove", "--force", str(path), check=False)
         shutil.rmtree(path, ignore_errors=True)
-    git(repo, "worktree", "prune", check=False)
