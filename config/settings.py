@@ -204,8 +204,13 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
 # second (one retry), never a hung request; events wait in the outbox meanwhile.
 _BROKER_SOCKET_TIMEOUT = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=0.5)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    # Above the longest hard limit, so a task of a killed worker comes back in minutes.
+    # Above the longest hard limit and the longest retry countdown (a running or
+    # waiting task is never handed out twice), so a task of a killed worker comes back
+    # in minutes (docs/operations.md, "A worker killed mid-task").
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=300),
+    # Each worker looks for such tasks every 10 s (kombu's default scans on every
+    # tenth look only: 100 s), one ZRANGE under a short Redis lock.
+    "unacked_restore_throttle": 1,
     "socket_connect_timeout": _BROKER_SOCKET_TIMEOUT,
     "socket_timeout": _BROKER_SOCKET_TIMEOUT,
     # Each poll takes from the first queue of the worker's -Q list that has a task

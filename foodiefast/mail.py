@@ -12,7 +12,9 @@ Life of a message (:class:`~foodiefast.models.MailMessage`):
    rendered in the recipient's language (:func:`mail_render`) and handed to Django's
    email backend (``EMAIL_URL``), whose every socket operation is bounded by
    ``EMAIL_TIMEOUT``: a frozen server costs the worker that long, not a hang.
-   ``sent_at`` is written as soon as the server took the message.
+   ``sent_at`` is written as soon as the server took the message (its answer to the
+   message's data), before the connection is closed: a server that hangs or fails
+   after that (on ``QUIT``) has the message, so the mail counts as sent.
 3. on failure (server down, refusing for now, frozen) the row waits
    ``MAIL_RETRY_SECONDS``, doubling up to ``MAIL_RETRY_MAX_SECONDS``: the task
    retries itself while the pause is short (well under the broker's visibility
@@ -21,10 +23,17 @@ Life of a message (:class:`~foodiefast.models.MailMessage`):
    A recipient or message the server refuses for good (5xx) is marked failed.
 4. sent rows are purged after ``MAIL_RETENTION_DAYS`` (:func:`mail_purge`).
 
-The narrow window: the mail server accepted the message and the worker died (or the
-database became unreachable) before ``sent_at`` was committed. The lease then runs
-out and the relay sends the message again: delivery is at least once, and exactly
-once in every other case.
+Delivery is at least once, and exactly once but in one narrow window: the mail
+server took the message and the worker died (killed, its machine lost) or the
+database became unreachable between the server's answer and the commit of
+``sent_at``. The lease then runs out and the relay sends the message again, with the
+same ``Message-ID`` (one per row), which mail clients and providers use to show the
+copies as one. The other choice, ``sent_at`` written before sending (at most once),
+would lose a message whenever the worker dies before the server has it; an order
+email is worth a rare duplicate. A worker killed at any other point (rendering,
+connecting, waiting for the server's greeting or answers before the data was taken)
+has sent nothing: the task is redelivered by the broker (``acks_late``) and the
+message sent once, after the lease of the dead attempt has run out.
 """
 
 from __future__ import annotations
@@ -34,10 +43,11 @@ import logging
 import smtplib
 from collections.abc import Iterable
 from datetime import timedelta
+from email.utils import parseaddr
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string, select_template
@@ -136,12 +146,33 @@ def mail_deliver(*, message_id: int) -> Delivery:
         return _record_failure(message, exc)
     email.to = [message.recipient]
     email.from_email = settings.DEFAULT_FROM_EMAIL
+    email.extra_headers["Message-ID"] = mail_message_id(message)
+    connection = get_connection(fail_silently=False)
     try:
-        email.send(fail_silently=False)
+        connection.open()
+        connection.send_messages([email])  # the server's answer to the data: it has the message
     except (smtplib.SMTPException, OSError) as exc:
+        _close_quietly(connection)
         return _record_failure(message, exc)
     MailMessage.objects.filter(pk=message_id).update(sent_at=timezone.now(), leased_until=None, last_error="")
+    _close_quietly(connection)
     return Delivery(Outcome.SENT)
+
+
+def mail_message_id(message: MailMessage) -> str:
+    """The ``Message-ID`` of every copy of ``message``: the same for a resend, unique
+    across databases (the row's id and creation time, the sender's domain)."""
+    domain = parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "foodiefast.invalid"
+    return f"<mail-{message.pk}.{int(message.created_at.timestamp() * 1000)}@{domain}>"
+
+
+def _close_quietly(connection) -> None:
+    """``QUIT`` and close; a server that fails or hangs (bounded by ``EMAIL_TIMEOUT``)
+    now changes nothing: the message was taken, or it was not and that is recorded."""
+    try:
+        connection.close()
+    except (smtplib.SMTPException, OSError) as exc:
+        logger.warning("mail server connection not closed cleanly: %r", exc)
 
 
 def _refused_for_good(exc: Exception) -> bool:

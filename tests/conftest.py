@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -116,10 +117,17 @@ def broker_down():
 
 
 @pytest.fixture(scope="session")
-def localstripe_server(tmp_path_factory) -> Iterator[str]:
+def localstripe_server(localstripe_process) -> str:
+    """The session's localstripe: its base URL."""
+    return localstripe_process.base_url
+
+
+@pytest.fixture(scope="session")
+def localstripe_process(tmp_path_factory) -> Iterator[subprocess.Popen]:
     """Start localstripe on a free loopback port (tests/run_localstripe.py keeps its
-    state in memory, so no other localstripe on the machine shares it); its base
-    URL. Terminated at the end of the session."""
+    state in memory, so no other localstripe on the machine shares it): its process,
+    its base URL in ``base_url`` (a test may freeze it with SIGSTOP, and must thaw it).
+    Terminated at the end of the session."""
     port = free_port()
     workdir = tmp_path_factory.mktemp("localstripe")
     log = (workdir / "localstripe.log").open("wb")
@@ -140,7 +148,9 @@ def localstripe_server(tmp_path_factory) -> Iterator[str]:
                 proc.kill()
                 raise RuntimeError(f"localstripe did not start; see {workdir / 'localstripe.log'}") from None
             time.sleep(0.1)
-    yield base
+    proc.base_url = base
+    yield proc
+    proc.send_signal(signal.SIGCONT)
     proc.terminate()
     try:
         proc.wait(timeout=5)

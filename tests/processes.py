@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -134,10 +135,40 @@ class Process:
         self._log.close()
         return self.popen.returncode
 
+    def kill(self) -> None:
+        """SIGKILL to its whole process group, as when its machine is lost: nothing of
+        it runs any clean-up."""
+        os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
     def output(self) -> str:
         if not self._log.closed:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+
+def _established(side: str, port: int) -> list[str]:
+    """``ss``'s lines for the established TCP connections whose ``side`` (``sport``: a
+    server's, ``dport``: its clients') is ``port`` on this machine."""
+    listed = subprocess.run(
+        ["ss", "-tnpH", "state", "established", f"( {side} = :{port} )"],
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return listed.stdout.splitlines()
+
+
+def unread_requests(port: int) -> int:
+    """How many connections to the server on ``port`` hold bytes it has not read yet
+    (a frozen server with a request in flight)."""
+    return sum(1 for line in _established("sport", port) if int(line.split()[0]) > 0)
+
+
+def clients_of(port: int) -> set[int]:
+    """The ids of the processes holding a connection to the server on ``port``."""
+    return {int(pid) for line in _established("dport", port) for pid in re.findall(r"pid=(\d+)", line)}
 
 
 class RedisServer:

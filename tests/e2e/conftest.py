@@ -8,6 +8,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -34,27 +36,49 @@ def mailbox():
     server.stop()
 
 
+@contextmanager
+def new_database(prefix: str) -> Iterator[str]:
+    """A new empty PostgreSQL database named ``<prefix>_<random>``: its URL. Dropped
+    on exit, whoever is still connected."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgres://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def e2e_env(tmp_path_factory, localstripe_server, mailbox):
     """Variables of a deployment: a new empty database, its own Redis db, Stripe
     played by the session's localstripe, mail to the session's SMTP server (retried
     after 1 s, doubling)."""
-    name = f"ff_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = env_with(
-        DATABASE_URL=f"postgres://postgres@127.0.0.1:5432/{name}",
-        REDIS_URL=os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/9"),
+    with new_database("ff_e2e") as database:
+        yield env_with(
+            DATABASE_URL=database,
+            REDIS_URL=os.environ.get("E2E_REDIS_URL", "redis://127.0.0.1:6379/9"),
+            DJANGO_LOG_LEVEL="INFO",
+            WEB_CONCURRENCY="2",
+            CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path_factory.mktemp("beat") / "schedule"),
+            STRIPE_API_BASE=localstripe_server,
+            EMAIL_URL=f"smtp://127.0.0.1:{mailbox.port}",
+            MAIL_RETRY_SECONDS="1",
+        )
+
+
+def on_test_database(**variables: str) -> dict[str, str]:
+    """The variables of processes that serve the test database (which the test reads
+    and writes with the ORM), logging at INFO, with ``variables``."""
+    from django.db import connection
+
+    db = connection.settings_dict
+    return env_with(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         DJANGO_LOG_LEVEL="INFO",
-        WEB_CONCURRENCY="2",
-        CELERY_BEAT_SCHEDULE_FILENAME=str(tmp_path_factory.mktemp("beat") / "schedule"),
-        STRIPE_API_BASE=localstripe_server,
-        EMAIL_URL=f"smtp://127.0.0.1:{mailbox.port}",
-        MAIL_RETRY_SECONDS="1",
+        **variables,
     )
-    yield env
-    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
@@ -98,11 +122,12 @@ def beat(released, tmp_path_factory):
     yield from _procfile_process("beat", released, tmp_path_factory)
 
 
-def approve_chef(env: dict[str, str], email: str) -> None:
-    """What platform staff run: ``manage.py approve_chef <email>``."""
+def approve_chef(env: dict[str, str], email: str, *, root: Path = ROOT) -> None:
+    """What platform staff run: ``manage.py approve_chef <email>`` (with the release
+    checked out at ``root``)."""
     approved = subprocess.run(
         [sys.executable, "manage.py", "approve_chef", email],
-        cwd=ROOT,
+        cwd=root,
         env=env,
         capture_output=True,
         text=True,

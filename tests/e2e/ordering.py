@@ -5,6 +5,7 @@ webhook Stripe would send."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import requests
 from django.conf import settings
@@ -12,11 +13,13 @@ from django.conf import settings
 from tests.e2e.conftest import approve_chef
 from tests.payments.conftest import StripeDouble
 from tests.payments.signing import event_payload, signed_delivery
+from tests.processes import ROOT
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 PASSWORD = "a-long-unusual-phrase"
 KITCHEN = {"lat": 48.861, "lng": 2.336}
 DROP_OFF = {"address": "12 rue de Rivoli, 75004 Paris", "lat": 48.8566, "lng": 2.3522}
+NEAR_KITCHEN = {"lat": KITCHEN["lat"] + 0.001, "lng": KITCHEN["lng"]}
 
 
 def signed_in(base: str, role: str, full_name: str) -> dict[str, str]:
@@ -37,11 +40,19 @@ def signed_in(base: str, role: str, full_name: str) -> dict[str, str]:
 
 
 def open_kitchen(
-    base: str, env: dict[str, str], *, chef_name: str, kitchen_name: str, dish: dict, more_dishes: tuple = ()
+    base: str,
+    env: dict[str, str],
+    *,
+    chef_name: str,
+    kitchen_name: str,
+    dish: dict,
+    more_dishes: tuple = (),
+    root: Path = ROOT,
 ) -> dict:
     """An approved kitchen open all week with ``dish`` (and ``more_dishes``):
     ``{chef, email, chef_id, dish_id, dish_ids}`` (``chef`` the chef's API headers,
-    ``chef_id`` the kitchen's public id, ``dish_ids`` every dish's in order)."""
+    ``chef_id`` the kitchen's public id, ``dish_ids`` every dish's in order). Staff
+    approve it with the release checked out at ``root``."""
     chef = signed_in(base, "chef", chef_name)
     email = chef.pop("email")
     profile = requests.patch(
@@ -62,7 +73,7 @@ def open_kitchen(
         )
         assert created.status_code == 201, created.text
         dish_ids.append(created.json()["id"])
-    approve_chef(env, email)
+    approve_chef(env, email, root=root)
     return {"chef": chef, "email": email, "chef_id": profile.json()["id"], "dish_id": dish_ids[0], "dish_ids": dish_ids}
 
 
@@ -85,3 +96,15 @@ def pay_with_webhook(base: str, stripe_double: StripeDouble, intent_id: str) -> 
     payload, headers = signed_delivery(event, settings.STRIPE_WEBHOOK_SECRET)
     hooked = requests.post(f"{base}/api/v1/payments/stripe/webhook", data=payload, headers=headers, timeout=10)
     assert hooked.status_code == 200, hooked.text
+
+
+def claim_delivery(base: str, courier: dict[str, str], order_id: str) -> tuple[dict, requests.Response]:
+    """The courier goes online at :data:`NEAR_KITCHEN`, finds the order's delivery
+    among those waiting and claims it: (the offer, the claim's answer)."""
+    online = {"online": True, **NEAR_KITCHEN}
+    assert requests.post(f"{base}/api/v1/courier/availability", json=online, headers=courier, timeout=10).ok
+    listed = requests.get(f"{base}/api/v1/courier/deliveries/available", headers=courier, timeout=10).json()
+    [offer] = [d for d in listed["results"] if d["order_id"] == order_id]
+    claimed = requests.post(f"{base}/api/v1/courier/deliveries/{offer['id']}/claim", headers=courier, timeout=10)
+    assert claimed.status_code == 200, claimed.text
+    return offer, claimed

@@ -11,7 +11,7 @@ import uuid
 import pytest
 import requests
 from celery import current_app
-from django.db import connection, transaction
+from django.db import transaction
 from kombu.exceptions import OperationalError
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -20,9 +20,10 @@ from apps.chefs.models import Kitchen
 from foodiefast.events import publish, subscribers
 from foodiefast.models import OutboxMessage
 from foodiefast.tasks import deliver_event_task
+from tests.e2e.conftest import on_test_database
 from tests.e2e.outbox_probe import STARTS, ProbeHappened, record_start_task
 from tests.factories.chefs import KitchenFactory
-from tests.processes import Process, env_with, free_port, procfile_command, wait_for
+from tests.processes import Process, free_port, procfile_command, wait_for
 
 HTTPS = {"X-Forwarded-Proto": "https"}
 LOUVRE = {"lat": 48.861, "lng": 2.336}
@@ -35,13 +36,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def live(django_db_setup, redis_server, tmp_path_factory):
     """web, worker (with the probe tasks) and beat from the Procfile, on the private
     Redis and the test database."""
-    db = connection.settings_dict
     logs = tmp_path_factory.mktemp("processes")
     port = free_port()
-    env = env_with(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    env = on_test_database(
         REDIS_URL=redis_server.url,
-        DJANGO_LOG_LEVEL="INFO",
         PORT=str(port),
         WEB_CONCURRENCY="1",
         CELERY_CONCURRENCY=str(WORKER_CONCURRENCY),

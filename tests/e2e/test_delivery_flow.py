@@ -10,7 +10,16 @@ import time
 import pytest
 import requests
 
-from tests.e2e.ordering import DROP_OFF, KITCHEN, open_kitchen, pay_with_webhook, place_order, signed_in
+from tests.e2e.ordering import (
+    DROP_OFF,
+    KITCHEN,
+    NEAR_KITCHEN,
+    claim_delivery,
+    open_kitchen,
+    pay_with_webhook,
+    place_order,
+    signed_in,
+)
 from tests.payments.conftest import StripeDouble
 from tests.processes import wait_for
 
@@ -60,17 +69,12 @@ def test_a_courier_carries_an_order_and_the_order_follows(kitchen, localstripe_s
     assert accepted.status_code == 200, accepted.text
 
     # the courier goes online near the kitchen and finds the delivery
-    online = {"online": True, "lat": KITCHEN["lat"] + 0.001, "lng": KITCHEN["lng"]}
-    assert requests.post(f"{base}/api/v1/courier/availability", json=online, headers=courier, timeout=10).ok
-    listed = requests.get(f"{base}/api/v1/courier/deliveries/available", headers=courier, timeout=10).json()
-    [offer] = [d for d in listed["results"] if d["order_id"] == order_id]
-    claimed = requests.post(f"{base}/api/v1/courier/deliveries/{offer['id']}/claim", headers=courier, timeout=10)
-    assert claimed.status_code == 200, claimed.text
+    offer, claimed = claim_delivery(base, courier, order_id)
     assert claimed.json()["phone"] == DROP_OFF.get("phone", "")
 
     tracked = requests.get(f"{base}/api/v1/orders/{order_id}/tracking", headers=customer, timeout=10).json()
     assert tracked["courier"]["name"] == "Karim"
-    assert (tracked["courier"]["lat"], tracked["courier"]["lng"]) == (online["lat"], online["lng"])
+    assert (tracked["courier"]["lat"], tracked["courier"]["lng"]) == (NEAR_KITCHEN["lat"], NEAR_KITCHEN["lng"])
 
     # the food is ready; the courier picks it up: the order follows through the worker
     assert requests.post(f"{base}/api/v1/chef/orders/{order_id}/ready", headers=chef, timeout=10).ok

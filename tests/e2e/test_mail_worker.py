@@ -5,14 +5,15 @@ twice sends one mail."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from foodiefast.models import MailMessage
 from foodiefast.tasks import notify_mail_task
+from tests.e2e.conftest import on_test_database
 from tests.factories.accounts import UserFactory
 from tests.mail.conftest import owed
 from tests.mailserver import SmtpServer
-from tests.processes import Process, env_with, free_port, procfile_command, wait_for
+from tests.processes import Process, free_port, procfile_command, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,14 +27,11 @@ def smtp_port():
 def worker(django_db_setup, redis_server, smtp_port, tmp_path_factory):
     """The Procfile's worker on the private broker and the test database, its mail
     going to ``smtp_port`` (nothing listens there until a test starts a server)."""
-    db = connection.settings_dict
-    env = env_with(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+    env = on_test_database(
         REDIS_URL=redis_server.url,
         EMAIL_URL=f"smtp://127.0.0.1:{smtp_port}",
         EMAIL_TIMEOUT="2",
         MAIL_RETRY_SECONDS="1",
-        DJANGO_LOG_LEVEL="INFO",
         CELERY_CONCURRENCY="2",
     )
     process = Process(procfile_command("worker"), env=env, log_path=tmp_path_factory.mktemp("worker") / "worker.log")

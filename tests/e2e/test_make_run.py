@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import os
-import uuid
 
-import psycopg
 import pytest
 import requests
 
-from tests.e2e.conftest import ADMIN_DB
+from tests.e2e.conftest import new_database
 from tests.processes import Process, free_port
 
 
 @pytest.fixture
 def empty_database():
-    name = f"ff_run_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgres://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(ADMIN_DB, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with new_database("ff_run") as database:
+        yield database
 
 
 def test_make_run_listens_on_loopback_by_default(empty_database, tmp_path):

@@ -21,6 +21,11 @@ from django_migration_linter import MigrationLinter
 pytestmark = pytest.mark.django_db
 
 PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+HOW_TO = (
+    "A migration the running release cannot live with. Split it into expand and contract steps "
+    "as docs/operations.md says ('Schema changes across releases'); a contract step, reviewed, "
+    "goes under [tool.foodiefast.migration-exceptions] in pyproject.toml with why it is safe."
+)
 
 
 def reviewed_exceptions() -> dict[str, str]:
@@ -53,7 +58,7 @@ def test_every_migration_is_backwards_compatible(capsys):
     linter.print_summary()
 
     report = capsys.readouterr().out
-    assert not linter.has_errors, report
+    assert not linter.has_errors, f"{report}\n{HOW_TO}"
     assert linter.nb_valid > 0, report
 
 
@@ -74,3 +79,9 @@ def test_a_migration_dropping_a_column_is_refused(settings, capsys):
     assert linter.has_errors, report
     assert "(tracking, 0002_drop_note)... ERR" in report
     assert "DROPPING columns" in report
+
+
+def test_the_failure_points_to_the_procedure():
+    operations = (PYPROJECT.parent / "docs" / "operations.md").read_text()
+    assert "docs/operations.md" in HOW_TO and "'Schema changes across releases'" in HOW_TO
+    assert "\n## Schema changes across releases\n" in operations

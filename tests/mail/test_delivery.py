@@ -161,3 +161,28 @@ def test_sent_mail_is_forgotten_after_the_retention_period(settings):
     assert mail_purge() == 1
 
     assert set(MailMessage.objects.values_list("object_id", flat=True)) == {"recent", "owed-for-long"}
+
+
+def test_a_server_that_hangs_after_taking_the_message_has_it_once(smtp):
+    smtp.quit_delay = 3  # longer than EMAIL_TIMEOUT: the sender's QUIT times out
+    message = owed()
+
+    assert mail_deliver(message_id=message.pk).outcome is Outcome.SENT
+    assert mail_deliver(message_id=message.pk).outcome is Outcome.ALREADY_DONE
+
+    assert len(smtp.messages_to("ada@example.com")) == 1
+    message.refresh_from_db()
+    assert message.sent_at is not None and message.attempts == 0
+
+
+def test_a_message_sent_again_keeps_its_message_id(smtp):
+    message, other = owed(), owed(object_id="order-2")
+    mail_deliver(message_id=message.pk)
+    # what the relay does after a worker died between the server's answer and sent_at
+    MailMessage.objects.filter(pk=message.pk).update(sent_at=None)
+    mail_deliver(message_id=message.pk)
+    mail_deliver(message_id=other.pk)
+
+    first, again, second = (received["Message-ID"] for _, received in smtp.received)
+    assert first == again != second
+    assert first.endswith("@foodiefast.example>")

@@ -260,13 +260,9 @@ def test_a_refund_made_in_the_stripe_dashboard_is_recorded_once(
     assert announced[0].amount_cents == 700 and announced[0].refunded_total_cents == 1200
 
 
-def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
-    stripe_double, monkeypatch, announced, django_capture_on_commit_callbacks
-):
-    # Our process stopped right after Stripe refunded (simulated at the gateway
-    # boundary: the answer is lost); the next refund sync records it.
-    checkout = _authorized(stripe_double)
-    services.payment_capture(reference=checkout.reference)
+def _refund_answer_lost(monkeypatch, reference: str, **refund) -> None:
+    """Our process stops right after Stripe refunded (simulated at the gateway
+    boundary: the answer is lost): the refund stays pending here."""
     real_refund = stripe_gateway.StripeGateway.refund
 
     def answer_lost(self, intent_id, *, refund_id, amount_cents):
@@ -276,8 +272,17 @@ def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
     with monkeypatch.context() as patch:
         patch.setattr(stripe_gateway.StripeGateway, "refund", answer_lost)
         with pytest.raises(PaymentProviderUnavailable):
-            services.payment_refund(reference=checkout.reference, amount_cents=800)
+            services.payment_refund(reference=reference, **refund)
     assert Refund.objects.get().status == "pending"
+
+
+def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
+    stripe_double, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    # the next refund sync records it
+    checkout = _authorized(stripe_double)
+    services.payment_capture(reference=checkout.reference)
+    _refund_answer_lost(monkeypatch, checkout.reference, amount_cents=800)
 
     with django_capture_on_commit_callbacks(execute=True):
         services.payment_sync_refunds(payment_id=checkout.payment_id)
@@ -287,6 +292,24 @@ def test_a_refund_of_ours_left_pending_is_completed_from_stripe(
     assert (refund.status, refund.amount_cents) == ("succeeded", 800)
     assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 800
     assert stripe_double.count("refunds") == 1
+    assert kinds(announced) == ["PaymentRefunded"]
+
+
+def test_a_refund_whose_answer_was_lost_is_recorded_when_asked_again_not_made_twice(
+    stripe_double, monkeypatch, announced, django_capture_on_commit_callbacks
+):
+    # a retry (a redelivered task, reconcile) asks with the same key: Stripe's
+    # idempotency key lasts 24 hours, and localstripe keeps none
+    checkout = _authorized(stripe_double)
+    services.payment_capture(reference=checkout.reference)
+    _refund_answer_lost(monkeypatch, checkout.reference)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        again = services.payment_refund(reference=checkout.reference)
+
+    assert again.status == "succeeded" and again.provider_refund_id
+    assert stripe_double.count("refunds") == 1
+    assert Payment.objects.get(pk=checkout.payment_id).refunded_cents == 2500
     assert kinds(announced) == ["PaymentRefunded"]
 
 

@@ -11,7 +11,7 @@ from django.db.models import F, Sum
 from apps.payments import errors
 from apps.payments.events import PaymentRefunded
 from apps.payments.gateways import get_gateway
-from apps.payments.gateways.base import GatewayError, GatewayUnavailable
+from apps.payments.gateways.base import GatewayError, GatewayUnavailable, RefundResult
 from apps.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from apps.payments.selectors import payment_get
 from foodiefast.events import publish
@@ -27,7 +27,9 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
     Our code refuses a refund above what is left (the provider may not). The refund
     row is created under the payment row lock; the provider is called holding
     nothing (idempotency key from the refund id); success is recorded under the lock
-    again and ``PaymentRefunded`` announced.
+    again and ``PaymentRefunded`` announced. A pending refund asked again (a retry, a
+    redelivered task after a worker was killed mid-call) is first looked for at the
+    provider by its id, so a refund the provider made is recorded, never made twice.
     Raises ``PaymentNotFound``, ``PaymentNotRefundable``, ``RefundExceedsCaptured``,
     ``RefundFailed`` and ``PaymentProviderUnavailable`` (the refund stays pending;
     asking again with the same key retries it safely)."""
@@ -35,6 +37,7 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
     with transaction.atomic():
         payment = payment_get(reference=reference, for_update=True)
         refund = Refund.objects.filter(payment=payment, key=key).first()
+        asked_before = refund is not None
         if refund is None:
             if payment.status != PaymentStatus.CAPTURED:
                 raise errors.PaymentNotRefundable()
@@ -51,6 +54,8 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
             refund = Refund.objects.create(payment=payment, key=key, amount_cents=amount)
     if refund.status != RefundStatus.PENDING:
         return refund
+    if asked_before and (made := _made_at_provider(payment, refund)) is not None:
+        return _record_refund(refund.pk, provider_refund_id=made.id, failed=made.status in ("failed", "canceled"))
     try:
         result = get_gateway(payment.provider).refund(
             payment.provider_intent_id, refund_id=str(refund.pk), amount_cents=refund.amount_cents
@@ -63,6 +68,18 @@ def payment_refund(*, reference: str, amount_cents: int | None = None, key: str 
         )
         raise errors.RefundFailed() from exc
     return _record_refund(refund.pk, provider_refund_id=result.id, failed=result.status in ("failed", "canceled"))
+
+
+def _made_at_provider(payment: Payment, refund: Refund) -> RefundResult | None:
+    """The provider's refund made for our pending ``refund`` by an earlier call whose
+    answer was never recorded (the worker was killed, the answer lost), or None. Asked
+    before calling again: the idempotency key would make the same refund at Stripe, but
+    only for 24 hours, and not every provider (nor localstripe) keeps keys."""
+    try:
+        found = get_gateway(payment.provider).list_refunds(payment.provider_intent_id)
+    except GatewayUnavailable as exc:
+        raise errors.PaymentProviderUnavailable() from exc
+    return next((made for made in found if _our_refund_id(made.our_refund_id) == refund.pk), None)
 
 
 def _failed_key(refund: Refund) -> str:
