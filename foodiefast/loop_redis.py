@@ -38,14 +38,13 @@ class _Incomplete(Exception):
     pass
 
 
-def _bulk(value: Any) -> bytes:
-    data = value if isinstance(value, bytes) else str(value).encode()
-    return b"$%d\r\n%s\r\n" % (len(data), data)
-
-
 def encode(*parts: Any) -> bytes:
     """One command in Redis's protocol (RESP)."""
-    return b"*%d\r\n" % len(parts) + b"".join(_bulk(part) for part in parts)
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        data = part if type(part) is bytes else str(part).encode()
+        out += (b"$%d\r\n" % len(data), data, b"\r\n")
+    return b"".join(out)
 
 
 def _parse(buffer: bytearray, start: int) -> tuple[Any, int]:
