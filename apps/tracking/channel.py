@@ -271,9 +271,12 @@ def channel_publish(*, reference: str, kind: str, data: dict[str, Any], final: b
     return event_id.decode() if event_id else ""
 
 
+_encoder = json.JSONEncoder(separators=(",", ":"), default=str)
+
+
 def encode_data(data: dict[str, Any]) -> str:
     """An event's data as the channel carries it (JSON)."""
-    return json.dumps(data, separators=(",", ":"), default=str)
+    return _encoder.encode(data)
 
 
 def memory_publish(*, reference: str, kind: str, data_json: str) -> str:
