@@ -4,13 +4,19 @@ last trail point kept per courier.
 
 A location ping is one Redis round trip (:func:`ping`, a Lua script): it reads the
 duty, stores the newest point as the courier's position (unless a newer one is
-there already) and says which points of the batch the trail keeps (at most one per
-``TRAIL_MIN_SECONDS`` unless the courier moved ``TRAIL_MIN_METRES``). The duty is a
-copy of what PostgreSQL says, written after each commit that changes it and kept
+there already), says which points of the batch the trail keeps (at most one per
+``TRAIL_MIN_SECONDS`` unless the courier moved ``TRAIL_MIN_METRES``) and publishes
+the ``location`` event on the delivery's channel. The event (its ETA) is computed by
+the caller from the duty this process last saw; the duty in Redis carries a version
+and the script acts only when the caller names it, else answers the current duty
+(the caller computes again and calls once more). The duty is a copy of what
+PostgreSQL says, written after each commit that changes it and kept
 ``DUTY_TTL_SECONDS``: a copy lost (evicted, a write missed while Redis was down) is
 read again from PostgreSQL by the next ping, so it is never stale for longer.
 
-Every call has connect and read timeouts and no retry: a stopped or frozen Redis
+The web entry's pings call the script on the event loop through the kernel's lean
+client (:mod:`foodiefast.loop_redis`). Every call has connect and read timeouts and
+no retry: a stopped or frozen Redis
 costs a call :data:`TIMEOUT_SECONDS`, then the clients are withheld for
 :data:`BREAKER_SECONDS` (calls fail at once). Writers raise :class:`Unavailable`;
 readers get None and fall back to PostgreSQL.

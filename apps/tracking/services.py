@@ -6,8 +6,9 @@ Each step locks what it changes in a short transaction and announces what higher
 apps need through the outbox (``DeliveryClaimed``, ``DeliveryPickedUp``,
 ``DeliveryCompleted``). Redis (:mod:`.positions`) is told after commit, and a failure
 there never undoes a committed step: the copy it keeps expires within a minute and
-is read again from PostgreSQL. The one call to the order's event channel is
-:func:`location_announce`.
+is read again from PostgreSQL. The order's event channel is written by
+:func:`location_announce` (the claim) and by the ping's script itself
+(:mod:`.positions`).
 """
 
 from __future__ import annotations

@@ -2,24 +2,24 @@
 
 A courier's app posts its position every few seconds, so pings are most of the
 courier traffic. A ping that Redis alone can take (the usual one: a signed-in
-courier on duty, a valid body, no trail point to write) is answered here: the token
-is checked in-process (signature, type and claims once per token, its claims then
-kept by the token string until it expires; expiry on every ping), the body parsed as
-the view does, then
+courier on duty, a valid body) is answered here: the token is checked in-process
+(signature, type and claims once per token, its claims then kept by the token string
+until it expires; expiry on every ping), the body parsed as the view does, then
 :func:`~apps.tracking.services.courier_location_record_in_redis_async` runs on the
-event loop: two Redis round trips, the first of which also checks what Django
-last found of that courier (their role and a digest of the password claim their
-tokens must carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the
-view). The 202 carries the headers Django gave the
+event loop: one Redis round trip (the position, the trail's choice and the channel's
+publish in one script), which also checks what Django last found of that courier
+(their role and a digest of the password claim their tokens must carry, kept
+:data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the view); trail points it keeps
+are written by a thread of their own. The 202 carries the headers Django gave the
 last 202 for the same scheme and host, so host validation, the HTTPS redirect and
-the security headers stay Django's.
+the security headers stay Django's; the access line is Django's too.
 
 Everything else goes on to Django with the body read here (the entry replays it):
 another path or method, a body that is not JSON or not valid, a token Django has not
 vouched for within the last minute, an offline courier, a duty Redis does not hold,
-a trail point to write in PostgreSQL, Redis failing. Django then answers as the API
-always does. A revoked token (password changed, account erased) is refused here too
-once Django has seen the change, at most a minute later.
+Redis failing. Django then answers as the API always does. A revoked token (password
+changed, account erased) is refused here too once Django has seen the change, at
+most a minute later.
 """
 
 from __future__ import annotations
