@@ -505,10 +505,13 @@ LOCATION_RETENTION_DAYS = env.int("LOCATION_RETENTION_DAYS", default=30)
 TRAIL_MIN_SECONDS = env.int("TRAIL_MIN_SECONDS", default=15)
 TRAIL_MIN_METRES = env.int("TRAIL_MIN_METRES", default=100)
 # The customer's tracking stream (apps/orders/stream.py): a comment heartbeat this
-# often, an end with a `retry:` hint (of this many milliseconds) after this long.
+# often, an end with a `retry:` hint (of this many milliseconds, plus a random share
+# of the jitter so that streams ended together do not reconnect together) after this
+# long.
 TRACKING_STREAM_HEARTBEAT_SECONDS = env.float("TRACKING_STREAM_HEARTBEAT_SECONDS", default=10.0)
 TRACKING_STREAM_MAX_SECONDS = env.float("TRACKING_STREAM_MAX_SECONDS", default=30 * 60)
 TRACKING_STREAM_RETRY_MILLISECONDS = env.int("TRACKING_STREAM_RETRY_MILLISECONDS", default=1000)
+TRACKING_STREAM_RETRY_JITTER_MILLISECONDS = env.int("TRACKING_STREAM_RETRY_JITTER_MILLISECONDS", default=2000)
 # Shared live links (apps/orders/sharing.py): the links' base (the request's own host
 # when unset), how long a link lives after its order ended, the map tiles of the page
 # and the requests per minute the share endpoints take (per user, per client address).

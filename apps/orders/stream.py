@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -230,7 +231,13 @@ def _event_bytes(event: ChannelEvent, shown: Shown | None = None) -> bytes:
 
 
 def _retry_hint() -> bytes:
-    return f"retry: {settings.TRACKING_STREAM_RETRY_MILLISECONDS}\n\n".encode()
+    """The end's reconnection delay: the base delay plus a random share of the
+    jitter, so that the streams a stopping process ends all at once (thousands) do not
+    come back all at the same instant."""
+    delay = settings.TRACKING_STREAM_RETRY_MILLISECONDS + random.randint(  # noqa: S311 - not a secret
+        0, settings.TRACKING_STREAM_RETRY_JITTER_MILLISECONDS
+    )
+    return f"retry: {delay}\n\n".encode()
 
 
 def stream_once(

@@ -27,6 +27,7 @@ the process's memory, with the same behaviour.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -92,7 +93,12 @@ def id_key(event_id: str) -> tuple[int, int]:
 
 
 def _db() -> int:
-    return int(redis.connection.parse_url(settings.REDIS_URL).get("db") or 0) if settings.REDIS_URL else 0
+    return _db_of(settings.REDIS_URL or "")
+
+
+@functools.lru_cache(maxsize=8)
+def _db_of(url: str) -> int:
+    return int(redis.connection.parse_url(url).get("db") or 0) if url else 0
 
 
 def log_key(reference: str) -> str:
@@ -138,23 +144,29 @@ def _from_entry(entry_id: bytes | str, fields: dict) -> ChannelEvent:
 
 
 # XADD + the newest of its kind + PEXPIRE + PUBLISH in one step; nothing once the
-# channel has ended. KEYS: log, end marker, newest by kind. ARGV: maxlen, kind, data,
-# final (0/1), ttl ms, ended ttl ms, feed.
-_PUBLISH_LUA = """
-if redis.call('EXISTS', KEYS[2]) == 1 then return false end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'k', ARGV[2], 'd', ARGV[3], 'f', ARGV[4])
-local message = id .. '\\n' .. ARGV[2] .. '\\n' .. ARGV[4] .. '\\n' .. ARGV[3]
-redis.call('HSET', KEYS[3], ARGV[2], message)
-local ttl = ARGV[5]
-if ARGV[4] == '1' then
-  ttl = ARGV[6]
-  redis.call('SET', KEYS[2], id, 'PX', ttl)
+# channel has ended. A Lua function, so that a script of another module may publish
+# as part of its own step (tracking's ping script does). Its id, or false.
+PUBLISH_FUNCTION_LUA = """
+local function channel_publish(log, ended, latest, maxlen, kind, data, final, ttl, ended_ttl, feed)
+  if redis.call('EXISTS', ended) == 1 then return false end
+  local id = redis.call('XADD', log, 'MAXLEN', '~', maxlen, '*', 'k', kind, 'd', data, 'f', final)
+  local message = id .. '\\n' .. kind .. '\\n' .. final .. '\\n' .. data
+  redis.call('HSET', latest, kind, message)
+  if final == '1' then
+    ttl = ended_ttl
+    redis.call('SET', ended, id, 'PX', ttl)
+  end
+  redis.call('PEXPIRE', log, ttl)
+  redis.call('PEXPIRE', latest, ttl)
+  redis.call('PUBLISH', feed, message)
+  return id
 end
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[3], ttl)
-redis.call('PUBLISH', ARGV[7], message)
-return id
 """
+# KEYS: log, end marker, newest by kind (:func:`publish_call`). ARGV: maxlen, kind,
+# data, final (0/1), ttl ms, ended ttl ms, feed.
+_PUBLISH_LUA = PUBLISH_FUNCTION_LUA + (
+    "return channel_publish(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7])"
+)
 
 
 # ---------------------------------------------------------------------------
@@ -164,7 +176,6 @@ return id
 _sync: dict[str, tuple[redis.Redis, Any]] = {}
 _sync_lock = threading.Lock()
 _async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = weakref.WeakKeyDictionary()
-_async_publish: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
 
 def client_options() -> dict[str, Any]:
@@ -251,29 +262,31 @@ def channel_publish(*, reference: str, kind: str, data: dict[str, Any], final: b
     nothing and answers ``""``. Raises :class:`ChannelUnavailable` when Redis is
     unreachable (within about :data:`REDIS_TIMEOUT_SECONDS`, at once for
     :data:`BREAKER_SECONDS` after a failure)."""
-    data_json = json.dumps(data, separators=(",", ":"), default=str)
+    data_json = encode_data(data)
     if not settings.REDIS_URL:
         return _memory.publish(reference, kind, data_json, final)
     _, script = _sync_client()
-    keys, args = _publish_call(reference, kind, data_json, final)
+    keys, args = publish_call(reference, kind, data_json, final)
     event_id = _call(lambda: script(keys=keys, args=args))
     return event_id.decode() if event_id else ""
 
 
-async def channel_publish_async(*, reference: str, kind: str, data: dict[str, Any]) -> str:
-    """:func:`channel_publish` on the event loop (Redis only), same answers."""
-    data_json = json.dumps(data, separators=(",", ":"), default=str)
-    loop = asyncio.get_running_loop()
-    script = _async_publish.get(loop)
-    if script is None:
-        script = _async_publish[loop] = _async_client().register_script(_PUBLISH_LUA)
-    keys, args = _publish_call(reference, kind, data_json, False)
-    event_id = await _acall(lambda: script(keys=keys, args=args))
-    return event_id.decode() if event_id else ""
+_encoder = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
-def _publish_call(reference: str, kind: str, data_json: str, final: bool) -> tuple[list[str], list]:
-    """The keys and arguments of the publish script."""
+def encode_data(data: dict[str, Any]) -> str:
+    """An event's data as the channel carries it (JSON)."""
+    return _encoder.encode(data)
+
+
+def memory_publish(*, reference: str, kind: str, data_json: str) -> str:
+    """Without Redis: publish already encoded data (:func:`encode_data`) in this
+    process's channel; its id, ``""`` once the channel ended."""
+    return _memory.publish(reference, kind, data_json, False)
+
+
+def publish_call(reference: str, kind: str, data_json: str, final: bool) -> tuple[list[str], list]:
+    """The keys and arguments of the publish script (its function's, in that order)."""
     ttl_ms = settings.TRACKING_CHANNEL_TTL_SECONDS * 1000
     ended_ttl_ms = settings.TRACKING_CHANNEL_ENDED_TTL_SECONDS * 1000
     args = [MAXLEN, kind, data_json, "1" if final else "0", ttl_ms, ended_ttl_ms, feed_name(reference)]

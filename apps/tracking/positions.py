@@ -4,13 +4,19 @@ last trail point kept per courier.
 
 A location ping is one Redis round trip (:func:`ping`, a Lua script): it reads the
 duty, stores the newest point as the courier's position (unless a newer one is
-there already) and says which points of the batch the trail keeps (at most one per
-``TRAIL_MIN_SECONDS`` unless the courier moved ``TRAIL_MIN_METRES``). The duty is a
-copy of what PostgreSQL says, written after each commit that changes it and kept
+there already), says which points of the batch the trail keeps (at most one per
+``TRAIL_MIN_SECONDS`` unless the courier moved ``TRAIL_MIN_METRES``) and publishes
+the ``location`` event on the delivery's channel. The event (its ETA) is computed by
+the caller from the duty this process last saw; the duty in Redis carries a version
+and the script acts only when the caller names it, else answers the current duty
+(the caller computes again and calls once more). The duty is a copy of what
+PostgreSQL says, written after each commit that changes it and kept
 ``DUTY_TTL_SECONDS``: a copy lost (evicted, a write missed while Redis was down) is
 read again from PostgreSQL by the next ping, so it is never stale for longer.
 
-Every call has connect and read timeouts and no retry: a stopped or frozen Redis
+The web entry's pings call the script on the event loop through the kernel's lean
+client (:mod:`foodiefast.loop_redis`). Every call has connect and read timeouts and
+no retry: a stopped or frozen Redis
 costs a call :data:`TIMEOUT_SECONDS`, then the clients are withheld for
 :data:`BREAKER_SECONDS` (calls fail at once). Writers raise :class:`Unavailable`;
 readers get None and fall back to PostgreSQL.
@@ -21,20 +27,23 @@ Without Redis (the embedded ``make run``) the same is kept in this process's mem
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import math
 import threading
 import time
 import weakref
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
-from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+
+from apps.tracking.channel import LOCATION, PUBLISH_FUNCTION_LUA, memory_publish, publish_call
+from foodiefast.loop_redis import LoopRedis, LoopRedisError, LoopScript, ReplyError
 
 logger = logging.getLogger("apps.tracking")
 
@@ -72,8 +81,19 @@ class Duty:
     dropoff: tuple[float, float] | None = None
     ready_by: float | None = None
     ready: bool = False
+    # A digest of the fields above as Redis holds them ("v" in the hash): a ping names
+    # the duty it computed its event from, and Redis takes it only when it matches.
+    version: str = field(default="", compare=False)
 
     def as_hash(self) -> dict[str, str]:
+        fields = self._fields()
+        return {**fields, "v": _digest(fields)}
+
+    def stamped(self) -> Duty:
+        """This duty with its version, as :meth:`as_hash` stores it."""
+        return replace(self, version=_digest(self._fields()))
+
+    def _fields(self) -> dict[str, str]:
         return {
             "online": "1" if self.online else "0",
             "delivery": self.delivery,
@@ -101,20 +121,34 @@ class Duty:
             dropoff=pair("dlat", "dlng"),
             ready_by=float(fields["ready_by"]) if fields.get("ready_by") else None,
             ready=fields.get("ready") == "1",
+            version=fields.get("v", ""),
         )
+
+
+def _digest(fields: dict[str, str]) -> str:
+    text = "\x1f".join(f"{name}={value}" for name, value in sorted(fields.items()))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
 class Pinged:
     """What a ping found: ``duty`` None when Redis holds no copy (read it from
     PostgreSQL, :func:`duty_store`, and ping again); ``kept`` the indexes of the
-    batch's points the trail keeps; ``moved`` whether the newest point became the
-    courier's position."""
+    batch's points the trail keeps (already remembered as the last kept: the caller
+    writes them); ``moved`` whether the newest point became the courier's position;
+    ``published`` the id of the ``location`` event it published on the delivery's
+    channel ("" for none)."""
 
     duty: Duty | None
     moved: bool = False
     kept: tuple[int, ...] = ()
     vouched: bool = True  # False: not the sign-in the caller expected, nothing done
+    published: str = ""
+
+
+# The event a ping publishes, from the duty the caller believes current: (duty) ->
+# the ``location`` event's data as JSON (channel.encode_data).
+EventOf = Callable[[Duty], str]
 
 
 def _num(value: float | None) -> str:
@@ -142,27 +176,34 @@ def _auth_key(user_id: str) -> str:
 AUTH_TTL_SECONDS = 60
 
 
-# KEYS: duty, position, last trail point, sign-in. ARGV: min seconds, min metres,
-# position TTL, defer (1: say which points the trail keeps without remembering them,
-# for a caller that cannot write them and hands the ping on), the sign-in digest the
-# caller expects ('' for none), then the points oldest first as lat, lng, at. Returns
-# {"auth"} (not the expected sign-in: nothing done), {"miss"}, or {"ok", moved, duty as
-# JSON, kept indexes as JSON}. A
-# point is kept in the trail when it is the delivery's first, or TRAIL_MIN_SECONDS
-# after the last kept, or TRAIL_MIN_METRES from it.
-PING_SCRIPT = """
-if ARGV[5] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[5] then return {'auth'} end
+# KEYS: duty, position, last trail point, sign-in, then the delivery's channel (log,
+# end marker, newest by kind: channel.publish_call). ARGV: min seconds, min metres,
+# position TTL, the sign-in digest the caller expects ('' for none), the version of
+# the duty the caller computed the event from, then the channel's publish arguments
+# (maxlen, kind, the event's data, final, ttl ms, ended ttl ms, feed), then the points
+# oldest first as lat, lng, at. Returns {"auth"} (not the expected sign-in), {"miss"}
+# (no copy of the duty), {"duty", duty as JSON} (not the duty the caller named: call
+# again with this one), each having done nothing, or {"ok", moved, kept indexes,
+# the published event's id or ""}. A point is kept in the trail when it is the
+# delivery's first, or TRAIL_MIN_SECONDS after the last kept, or TRAIL_MIN_METRES
+# from it; the newest point, when it moved the courier on a delivery, is published.
+PING_SCRIPT = (
+    PUBLISH_FUNCTION_LUA
+    + """
+if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[4] then return {'auth'} end
 local duty = redis.call('HGETALL', KEYS[1])
 if #duty == 0 then return {'miss'} end
 local d = {}
 for i = 1, #duty, 2 do d[duty[i]] = duty[i + 1] end
-local n = (#ARGV - 5) / 3
+if (d['v'] or '') ~= ARGV[5] then return {'duty', cjson.encode(d)} end
+local base = 12
+local n = (#ARGV - base) / 3
 local min_s, min_m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local defer = ARGV[4] == '1'
 local moved = 0
 local kept = {}
+local published = ''
 if d['online'] == '1' or d['delivery'] ~= '' then
-  local b = 5 + (n - 1) * 3
+  local b = base + (n - 1) * 3
   local at = tonumber(ARGV[b + 3])
   local current = redis.call('HGET', KEYS[2], 'at')
   if (not current) or tonumber(current) <= at then
@@ -180,7 +221,7 @@ if d['online'] == '1' or d['delivery'] ~= '' then
     end
     local value = nil
     for i = 1, n do
-      local o = 5 + (i - 1) * 3
+      local o = base + (i - 1) * 3
       local lat, lng, t = tonumber(ARGV[o + 1]), tonumber(ARGV[o + 2]), tonumber(ARGV[o + 3])
       local keep = ld ~= d['delivery']
       if not keep and t >= lat_at then
@@ -194,39 +235,69 @@ if d['online'] == '1' or d['delivery'] ~= '' then
         value = ld .. ' ' .. ARGV[o + 1] .. ' ' .. ARGV[o + 2] .. ' ' .. ARGV[o + 3]
       end
     end
-    if value and not defer then redis.call('SET', KEYS[3], value, 'EX', ttl) end
+    if value then redis.call('SET', KEYS[3], value, 'EX', ttl) end
+    if moved == 1 and ARGV[8] ~= '' then
+      published = channel_publish(KEYS[5], KEYS[6], KEYS[7], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
+        ARGV[11], ARGV[12]) or ''
+    end
   end
 end
-return {'ok', moved, cjson.encode(d), cjson.encode(kept)}
+return {'ok', moved, kept, published}
 """
+)
+# A version no duty has: the caller knows none yet.
+NO_VERSION = "-"
+# Courier id -> the duty this process last saw in Redis (the event of the next ping is
+# computed from it). Bounded: emptied when full.
+_duties: dict[str, Duty] = {}
+DUTIES_MAX = 10_000
 
 
-def _ping_call(courier_id: str, points: list[Fix], defer: bool, vouched: str) -> tuple[list[str], list]:
-    """The keys and arguments of :data:`PING_SCRIPT`."""
+def _ping_call(courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> tuple[Duty | None, list, list]:
+    """The duty the call relies on (None: unknown), and the keys and arguments of
+    :data:`PING_SCRIPT`."""
+    duty = _duties.get(courier_id)
+    reference, data_json = "", ""
+    if duty is not None and duty.delivery:
+        reference, data_json = duty.reference, event_of(duty)
+    channel_keys, channel_args = publish_call(reference, LOCATION, data_json, False)
     args: list[str | float] = [
         settings.TRAIL_MIN_SECONDS,
         settings.TRAIL_MIN_METRES,
         POSITION_TTL_SECONDS,
-        "1" if defer else "0",
         vouched,
+        duty.version if duty is not None else NO_VERSION,
+        *channel_args,
     ]
     for point in points:
         args += [repr(point.lat), repr(point.lng), repr(point.at)]
-    return [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)], args
+    keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)]
+    return duty, keys + channel_keys, args
 
 
-def _pinged(answer: list) -> Pinged:
-    """:data:`PING_SCRIPT`'s answer."""
+def _pinged(courier_id: str, duty: Duty | None, answer: list) -> Pinged | None:
+    """:data:`PING_SCRIPT`'s answer; None when the call named another duty than
+    Redis holds (now remembered: call again)."""
     if answer[0] == "auth":
         return Pinged(duty=None, vouched=False)
     if answer[0] == "miss":
         return Pinged(duty=None)
-    kept = json.loads(answer[3])
+    if answer[0] == "duty":
+        if len(_duties) >= DUTIES_MAX:
+            _duties.clear()
+        _duties[courier_id] = Duty.from_hash(json.loads(answer[1]))
+        return None
     return Pinged(
-        duty=Duty.from_hash(json.loads(answer[2])),
+        duty=duty,
         moved=bool(int(answer[1])),
-        kept=tuple(kept) if isinstance(kept, list) else (),
+        kept=tuple(int(index) for index in answer[2]),
+        published=answer[3] or "",
     )
+
+
+# A duty that changes between the calls of one ping again and again: read it anew.
+PING_ATTEMPTS = 3
+_ping_script = LoopScript(PING_SCRIPT)
 
 
 class _RedisStore:
@@ -243,7 +314,12 @@ class _RedisStore:
         self.down_until = 0.0
         self.url = url
         # The event loops' clients (the ASGI entry's fast path), one per loop.
-        self.loop_scripts: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, LoopRedis] = weakref.WeakKeyDictionary()
+
+    def _failed(self, exc: BaseException) -> Unavailable:
+        self.down_until = time.monotonic() + BREAKER_SECONDS
+        logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
+        return Unavailable(str(exc))
 
     def call(self, fn):
         if time.monotonic() < self.down_until:
@@ -251,38 +327,35 @@ class _RedisStore:
         try:
             return fn(self.client)
         except UNAVAILABLE as exc:
-            self.down_until = time.monotonic() + BREAKER_SECONDS
-            logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
-            raise Unavailable(str(exc)) from exc
+            raise self._failed(exc) from exc
 
-    def ping(self, courier_id: str, points: list[Fix], defer: bool, vouched: str) -> Pinged:
-        keys, args = _ping_call(courier_id, points, defer, vouched)
-        return _pinged(self.call(lambda client: self.script(keys=keys, args=args, client=client)))
+    def ping(self, courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> Pinged:
+        for _ in range(PING_ATTEMPTS):
+            duty, keys, args = _ping_call(courier_id, points, vouched, event_of)
+            answer = self.call(lambda client, keys=keys, args=args: self.script(keys=keys, args=args, client=client))
+            pinged = _pinged(courier_id, duty, answer)
+            if pinged is not None:
+                return pinged
+        return Pinged(duty=None)
 
-    async def ping_async(self, courier_id: str, points: list[Fix], vouched: str) -> Pinged:
-        """:meth:`ping` (trail deferred) on the event loop: this loop's own client."""
-        if time.monotonic() < self.down_until:
-            raise Unavailable("redis breaker open")
-        keys, args = _ping_call(courier_id, points, True, vouched)
+    async def ping_async(self, courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> Pinged:
+        """:meth:`ping` on the event loop: this loop's own lean client."""
         loop = asyncio.get_running_loop()
-        script = self.loop_scripts.get(loop)
-        if script is None:
-            client = aioredis.Redis.from_url(
-                self.url,
-                retry=AsyncRetry(NoBackoff(), 0),
-                socket_connect_timeout=TIMEOUT_SECONDS,
-                socket_timeout=TIMEOUT_SECONDS,
-                health_check_interval=0,
-                decode_responses=True,
-            )
-            script = self.loop_scripts[loop] = client.register_script(PING_SCRIPT)
-        try:
-            answer = await script(keys=keys, args=args)
-        except UNAVAILABLE as exc:
-            self.down_until = time.monotonic() + BREAKER_SECONDS
-            logger.warning("tracking: redis unavailable", extra={"error": exc.__class__.__name__})
-            raise Unavailable(str(exc)) from exc
-        return _pinged(answer)
+        client = self.loop_clients.get(loop)
+        if client is None:
+            client = self.loop_clients[loop] = LoopRedis(self.url, timeout=TIMEOUT_SECONDS)
+        for _ in range(PING_ATTEMPTS):
+            if time.monotonic() < self.down_until:
+                raise Unavailable("redis breaker open")
+            duty, keys, args = _ping_call(courier_id, points, vouched, event_of)
+            try:
+                answer = await _ping_script(client, keys, args)
+            except (LoopRedisError, ReplyError) as exc:
+                raise self._failed(exc) from exc
+            pinged = _pinged(courier_id, duty, answer)
+            if pinged is not None:
+                return pinged
+        return Pinged(duty=None)
 
     def duty_store(self, courier_id: str, duty: Duty) -> None:
         def write(client):
@@ -332,7 +405,15 @@ class _LocalStore:
         self.fixes: dict[str, Fix] = {}
         self.trail: dict[str, tuple[str, Fix]] = {}
 
-    def ping(self, courier_id: str, points: list[Fix], defer: bool, vouched: str) -> Pinged:
+    def ping(self, courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> Pinged:
+        pinged = self._record(courier_id, points)
+        duty = pinged.duty
+        if duty is None or not duty.delivery or not pinged.moved:
+            return pinged
+        published = memory_publish(reference=duty.reference, kind=LOCATION, data_json=event_of(duty))
+        return replace(pinged, published=published)
+
+    def _record(self, courier_id: str, points: list[Fix]) -> Pinged:
         with self.lock:
             duty = self.duties.get(courier_id)
             if duty is None:
@@ -351,13 +432,13 @@ class _LocalStore:
                     if last is None or last[0] != duty.delivery or _trail_keeps(last[1], point):
                         kept.append(index)
                         last = (duty.delivery, point)
-                if last is not None and not defer:
+                if last is not None:
                     self.trail[courier_id] = last
             return Pinged(duty=duty, moved=moved, kept=tuple(kept))
 
     def duty_store(self, courier_id: str, duty: Duty) -> None:
         with self.lock:
-            self.duties[courier_id] = duty
+            self.duties[courier_id] = duty.stamped()
 
     def position_store(self, courier_id: str, fix: Fix) -> None:
         with self.lock:
@@ -395,21 +476,21 @@ def store() -> _RedisStore | _LocalStore:
     return found
 
 
-def ping(*, courier_id: str, points: list[Fix], defer_trail: bool = False, vouched: str = "") -> Pinged:
-    """Record a batch (oldest first) in one round trip; raises :class:`Unavailable`.
-    ``defer_trail``: say which points the trail keeps, but leave them to a caller
-    that pings again without it (the ASGI entry hands such a ping to Django);
-    ``vouched``: do nothing unless the sign-in :func:`auth_store` remembered is this."""
-    return store().ping(courier_id, points, defer_trail, vouched)
+def ping(*, courier_id: str, points: list[Fix], event_of: EventOf, vouched: str = "") -> Pinged:
+    """Record a batch (oldest first) and publish its newest point on the delivery's
+    channel (``event_of(duty)``: the event's data as JSON), in one round trip (two
+    when this process has not seen the courier's current duty yet); raises
+    :class:`Unavailable`. ``vouched``: do nothing unless the sign-in
+    :func:`auth_store` remembered is this."""
+    return store().ping(courier_id, points, vouched, event_of)
 
 
-async def ping_async(*, courier_id: str, points: list[Fix], vouched: str) -> Pinged:
-    """:func:`ping` with ``defer_trail`` on the running event loop (Redis only);
-    raises :class:`Unavailable`."""
+async def ping_async(*, courier_id: str, points: list[Fix], event_of: EventOf, vouched: str) -> Pinged:
+    """:func:`ping` on the running event loop (Redis only); raises :class:`Unavailable`."""
     found = store()
     if not isinstance(found, _RedisStore):
         raise Unavailable("no redis")
-    return await found.ping_async(courier_id, points, vouched)
+    return await found.ping_async(courier_id, points, vouched, event_of)
 
 
 def duty_store(*, courier_id: str, duty: Duty) -> None:

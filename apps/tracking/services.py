@@ -6,25 +6,30 @@ Each step locks what it changes in a short transaction and announces what higher
 apps need through the outbox (``DeliveryClaimed``, ``DeliveryPickedUp``,
 ``DeliveryCompleted``). Redis (:mod:`.positions`) is told after commit, and a failure
 there never undoes a committed step: the copy it keeps expires within a minute and
-is read again from PostgreSQL. The one call to the order's event channel is
-:func:`location_announce`.
+is read again from PostgreSQL. The order's event channel is written by
+:func:`location_announce` (the claim) and by the ping's script itself
+(:mod:`.positions`).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
+import threading
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from apps.accounts.models import User
 from apps.accounts.selectors import staff_list_to_alert
 from apps.tracking import positions, selectors
-from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_publish, channel_publish_async
+from apps.tracking.channel import LOCATION, ChannelUnavailable, channel_publish, encode_data
 from apps.tracking.errors import (
     AlreadyClaimed,
     CourierBusy,
@@ -340,76 +345,126 @@ def courier_location_record(*, courier: User, points: list[Fix]) -> bool:
     """A batch of positions (oldest first, at most 50): the newest becomes the
     courier's position in Redis and, when they hold a delivery, is published on its
     order's channel with the ETA; the trail keeps a downsampled few in PostgreSQL.
-    Two Redis round trips; PostgreSQL is read when Redis has no copy of the courier's
-    duty and written when the trail keeps a point. Whether the position was
-    published. Raises ``CourierOffDuty`` (offline, no delivery),
-    ``PositionsUnavailable`` (Redis unreachable: nothing recorded) and
-    ``ChannelUnavailable`` (Redis failed between the two calls: recorded, not
-    published; the next ping publishes)."""
-    return _location_record(str(courier.pk), points)
-
-
-async def courier_location_record_in_redis_async(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
-    """:func:`courier_location_record` as far as Redis alone can take it (the ASGI
-    entry's fast path, on the event loop, no database): whether the position was
-    published, or None when the ping needs what only the full path does (read the
-    duty from PostgreSQL, write trail points, or answer an error), which it then
-    takes over from the start; also None unless Django vouched for this sign-in
-    (``vouched``, :func:`courier_vouch`) within the last minute. Raises nothing."""
+    One Redis round trip (a Lua script does all three); PostgreSQL is read when
+    Redis has no copy of the courier's duty and written when the trail keeps a
+    point. Whether the courier's position moved. Raises ``CourierOffDuty`` (offline,
+    no delivery) and ``PositionsUnavailable`` (Redis unreachable: nothing recorded)."""
+    courier_id = str(courier.pk)
     try:
-        pinged = await positions.ping_async(courier_id=courier_id, points=points, vouched=vouched)
-    except positions.Unavailable:
-        return None
-    duty = pinged.duty
-    if _fast_refuses(pinged):
-        return None
-    if not duty.delivery:
-        return False
-    if pinged.moved:
-        try:
-            await channel_publish_async(
-                reference=duty.reference, kind=LOCATION, data=location_event(duty=duty, fix=points[-1])
-            )
-        except ChannelUnavailable:
-            return None
-    return pinged.moved
-
-
-def _fast_refuses(pinged: positions.Pinged) -> bool:
-    """Whether the fast path must hand this ping on: not signed in as expected, no copy
-    of the duty, an error to answer, a point to write."""
-    duty = pinged.duty
-    return duty is None or (not duty.online and not duty.delivery) or bool(duty.delivery and pinged.kept)
-
-
-def _location_record(courier_id: str, points: list[Fix]) -> bool:
-    try:
-        pinged = positions.ping(courier_id=courier_id, points=points)
+        pinged = positions.ping(courier_id=courier_id, points=points, event_of=_event_of(points))
         if pinged.duty is None:
             positions.duty_store(courier_id=courier_id, duty=selectors.courier_duty(courier_id=courier_id))
-            pinged = positions.ping(courier_id=courier_id, points=points)
+            pinged = positions.ping(courier_id=courier_id, points=points, event_of=_event_of(points))
     except positions.Unavailable as exc:
         raise PositionsUnavailable() from exc
     duty = pinged.duty
     if duty is None or (not duty.online and not duty.delivery):
         raise CourierOffDuty()
-    if not duty.delivery:
-        return False
     if pinged.kept:
-        TrailPoint.objects.bulk_create(
-            TrailPoint(
-                delivery_id=duty.delivery,
-                courier_id=courier_id,
-                lat=points[i].lat,
-                lng=points[i].lng,
-                recorded_at=datetime.fromtimestamp(points[i].at, tz=UTC),
-            )
-            for i in pinged.kept
-            if 0 <= i < len(points)
-        )
-    if pinged.moved:
-        _announce_position(reference=duty.reference, duty=duty, fix=points[-1])
+        trail_record(courier_id=courier_id, delivery_id=duty.delivery, points=[points[i] for i in pinged.kept])
     return pinged.moved
+
+
+async def courier_location_record_in_redis_async(*, courier_id: str, points: list[Fix], vouched: str) -> bool | None:
+    """:func:`courier_location_record` on the event loop (the ASGI entry's fast path):
+    the same Redis round trip; the trail's points, when it keeps any, are handed to
+    :data:`trail_writer` (written in PostgreSQL a moment later). Whether the position
+    moved, or None when the ping needs what only the full path does (read the duty
+    from PostgreSQL, or answer an error), which then takes it over from the start;
+    also None unless Django vouched for this sign-in (``vouched``,
+    :func:`courier_vouch`) within the last minute. Raises nothing."""
+    try:
+        pinged = await positions.ping_async(
+            courier_id=courier_id, points=points, event_of=_event_of(points), vouched=vouched
+        )
+    except positions.Unavailable:
+        return None
+    duty = pinged.duty
+    if duty is None or (not duty.online and not duty.delivery):
+        return None
+    if pinged.kept:
+        trail_writer.put(courier_id, duty.delivery, [points[i] for i in pinged.kept])
+    return pinged.moved
+
+
+class TrailWriter:
+    """The trail points the web entry's pings keep, written to PostgreSQL by a thread
+    of their own, whatever is waiting in one INSERT: a ping never waits for the
+    database. A write that fails is logged and its points are lost, as the full path
+    loses them when its INSERT fails (the trail is a downsampled history); what waits
+    when the process exits is written first."""
+
+    def __init__(self) -> None:
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+        os.register_at_fork(after_in_child=self._forked)
+        atexit.register(self.flush)
+
+    def _forked(self) -> None:
+        self.queue, self.thread, self.lock = queue.SimpleQueue(), None, threading.Lock()
+
+    def put(self, courier_id: str, delivery_id: str, points: list[Fix]) -> None:
+        self.queue.put((courier_id, delivery_id, points))
+        if self.thread is None:
+            with self.lock:
+                if self.thread is None:
+                    self.thread = threading.Thread(target=self._write_forever, name="trail-writer", daemon=True)
+                    self.thread.start()
+
+    def _write_forever(self) -> None:
+        while True:
+            waiting = [self.queue.get()]
+            self._write(waiting + self._waiting())
+
+    def _waiting(self) -> list:
+        found = []
+        while True:
+            try:
+                found.append(self.queue.get_nowait())
+            except queue.Empty:
+                return found
+
+    def _write(self, batches: list) -> None:
+        try:
+            close_old_connections()  # as a request would: a connection past its age or broken is replaced
+            TrailPoint.objects.bulk_create(
+                _trail_point(courier_id, delivery_id, point)
+                for courier_id, delivery_id, points in batches
+                for point in points
+            )
+        except Exception:
+            logger.exception("trail: %d points not written", sum(len(points) for _, _, points in batches))
+
+    def flush(self) -> None:
+        """Write what waits now (in the calling thread)."""
+        batches = self._waiting()
+        if batches:
+            self._write(batches)
+
+
+trail_writer = TrailWriter()
+
+
+def _trail_point(courier_id: str, delivery_id: str, point: Fix) -> TrailPoint:
+    return TrailPoint(
+        delivery_id=delivery_id,
+        courier_id=courier_id,
+        lat=point.lat,
+        lng=point.lng,
+        recorded_at=datetime.fromtimestamp(point.at, tz=UTC),
+    )
+
+
+def trail_record(*, courier_id: str, delivery_id: str, points: list[Fix]) -> None:
+    """Write the points the trail keeps (one INSERT)."""
+    TrailPoint.objects.bulk_create(_trail_point(courier_id, delivery_id, point) for point in points)
+
+
+def _event_of(points: list[Fix]) -> positions.EventOf:
+    """The ``location`` event of a batch's newest point, for a duty (its data as JSON)."""
+    newest, now = points[-1], timezone.now()
+    return lambda duty: encode_data(location_event(duty=duty, fix=newest, now=now))
 
 
 def courier_vouch(*, courier_id: str, digest: str) -> None:

@@ -1,12 +1,14 @@
 """The web entry takes a courier's usual ping from Redis without Django (the same
-answer, headers included), and hands Django every ping it cannot take as Django
-would answer it: the first of a courier, a token Django has not vouched for, a bad
-body (replayed to Django as sent), a trail point to write."""
+answer, headers included, the position published on the order's channel with the
+ETA Django would give, the trail's points written), and hands Django every ping it
+cannot take as Django would answer it: the first of a courier, a token Django has not
+vouched for, a bad body (replayed to Django as sent)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -16,8 +18,9 @@ from django.core.wsgi import get_wsgi_application
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from apps.tracking import positions, services
+from apps.tracking import positions, selectors, services
 from apps.tracking.api import edge
+from apps.tracking.channel import channel_events_since
 from apps.tracking.models import TrailPoint
 from foodiefast.asgi import entry
 from tests.factories.accounts import UserFactory
@@ -110,6 +113,30 @@ def test_a_couriers_usual_ping_is_taken_without_django_with_djangos_answer(app, 
     fix = positions.positions_read(courier_ids=[str(courier.pk)])[str(courier.pk)]
     assert (fix.lat, fix.lng) == (DOOR.lat, DOOR.lng)
     assert TrailPoint.objects.filter(delivery=delivery).count() == 1
+
+
+def test_the_entry_publishes_the_eta_and_writes_the_trail_as_django_does(app, on_delivery, django_requests, settings):
+    courier, delivery = on_delivery
+    settings.TRAIL_MIN_METRES = 100  # the next point, 1.3 km on, is kept
+    token = str(RefreshToken.for_user(courier).access_token)
+    assert post(app, {"lat": NEAR_KITCHEN.lat, "lng": NEAR_KITCHEN.lng}, token=token)[0] == 202  # Django vouches
+
+    taken = post(app, {"lat": DOOR.lat, "lng": DOOR.lng}, token=token)
+
+    assert taken[0] == 202
+    assert len(django_requests) == 1  # the entry took the second
+    [*_, newest] = channel_events_since(reference=delivery.reference)
+    assert (newest.kind, newest.data["lat"], newest.data["lng"]) == ("location", DOOR.lat, DOOR.lng)
+    duty = selectors.courier_duty(courier_id=courier.pk)
+    at = timezone.datetime.fromisoformat(newest.data["updated_at"])
+    expected = selectors.eta_for_duty(duty, courier=positions.Fix(DOOR.lat, DOOR.lng, at.timestamp()), now=at)
+    assert expected.minutes - 1 <= newest.data["eta_minutes"] <= expected.minutes  # computed a moment later
+    deadline = time.monotonic() + 10  # the writer thread inserts it a moment after the answer
+    while TrailPoint.objects.filter(delivery=delivery).count() < 2 and time.monotonic() < deadline:
+        services.trail_writer.flush()
+        time.sleep(0.05)
+    kept = list(TrailPoint.objects.filter(delivery=delivery).order_by("recorded_at"))
+    assert [(p.lat, p.lng) for p in kept] == [(NEAR_KITCHEN.lat, NEAR_KITCHEN.lng), (DOOR.lat, DOOR.lng)]
 
 
 def test_what_the_entry_cannot_take_goes_to_django_as_sent(app, on_delivery, django_requests):

@@ -55,3 +55,15 @@ def test_other_people_get_404_and_other_roles_403(make_client):
     assert (stranger.status_code, stranger.json()["code"]) == (404, "not_found")
     assert (chef.status_code, chef.json()["code"]) == (403, "permission_denied")
     assert (nobody.status_code, nobody.json()["code"]) == (401, "not_authenticated")
+
+
+def test_the_retry_hints_of_streams_ended_together_are_spread(make_client, settings):
+    settings.TRACKING_STREAM_RETRY_MILLISECONDS = 1000
+    settings.TRACKING_STREAM_RETRY_JITTER_MILLISECONDS = 2000
+    order = OrderFactory(accepted=True)
+    client = make_client(order.customer)
+
+    hints = [int(client.get(_url(order)).content.decode().rsplit("retry: ", 1)[1]) for _ in range(12)]
+
+    assert all(1000 <= hint <= 3000 for hint in hints)
+    assert len(set(hints)) > 1  # clients told to come back at different moments

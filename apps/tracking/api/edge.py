@@ -2,28 +2,29 @@
 
 A courier's app posts its position every few seconds, so pings are most of the
 courier traffic. A ping that Redis alone can take (the usual one: a signed-in
-courier on duty, a valid body, no trail point to write) is answered here: the token
-is checked in-process (signature, type and claims once per token, its claims then
-kept by the token string until it expires; expiry on every ping), the body parsed as
-the view does, then
+courier on duty, a valid body) is answered here: the token is checked in-process
+(signature, type and claims once per token, its claims then kept by the token string
+until it expires; expiry on every ping), the body parsed as the view does, then
 :func:`~apps.tracking.services.courier_location_record_in_redis_async` runs on the
-event loop: two Redis round trips, the first of which also checks what Django
-last found of that courier (their role and a digest of the password claim their
-tokens must carry, kept :data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the
-view). The 202 carries the headers Django gave the
+event loop: one Redis round trip (the position, the trail's choice and the channel's
+publish in one script), which also checks what Django last found of that courier
+(their role and a digest of the password claim their tokens must carry, kept
+:data:`~apps.tracking.positions.AUTH_TTL_SECONDS` by the view); trail points it keeps
+are written by a thread of their own. The 202 carries the headers Django gave the
 last 202 for the same scheme and host, so host validation, the HTTPS redirect and
-the security headers stay Django's.
+the security headers stay Django's; the access line is Django's too.
 
 Everything else goes on to Django with the body read here (the entry replays it):
 another path or method, a body that is not JSON or not valid, a token Django has not
 vouched for within the last minute, an offline courier, a duty Redis does not hold,
-a trail point to write in PostgreSQL, Redis failing. Django then answers as the API
-always does. A revoked token (password changed, account erased) is refused here too
-once Django has seen the change, at most a minute later.
+Redis failing. Django then answers as the API always does. A revoked token (password
+changed, account erased) is refused here too once Django has seen the change, at
+most a minute later.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import threading
@@ -60,14 +61,23 @@ def claim_digest(token) -> str:
     return hashlib.sha256(f"courier:{claim}".encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def _proxy_header(setting: tuple[str, str] | None) -> tuple[bytes, str] | None:
+    """``SECURE_PROXY_SSL_HEADER`` as an ASGI header name and the value meaning https."""
+    if not setting:
+        return None
+    meta_name, secure_value = setting
+    return meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode(), secure_value
+
+
 def _scheme(scope, headers: dict[bytes, bytes]) -> str:
     """The scheme as Django's ``request.scheme`` reads it (``SECURE_PROXY_SSL_HEADER``)."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        meta_name, secure_value = settings.SECURE_PROXY_SSL_HEADER
-        name = meta_name.removeprefix("HTTP_").replace("_", "-").lower().encode()
-        value = headers.get(name)
+    setting = settings.SECURE_PROXY_SSL_HEADER
+    proxy = _proxy_header(tuple(setting) if setting else None)
+    if proxy is not None:
+        value = headers.get(proxy[0])
         if value is not None:
-            return "https" if value.decode("latin-1").split(",", 1)[0].strip() == secure_value else "http"
+            return "https" if value.decode("latin-1").split(",", 1)[0].strip() == proxy[1] else "http"
     return scope.get("scheme", "http")
 
 
@@ -113,8 +123,9 @@ def _token_claims(raw: bytes) -> tuple[str, str] | None:
     return cached[0], cached[1]
 
 
-async def _fast(authorization: bytes | None, body: bytes) -> int | None:
-    """How many points were taken, or None to leave the ping to Django."""
+async def _fast(authorization: bytes | None, body: bytes) -> tuple[int, str] | None:
+    """How many points were taken and the courier's id, or None to leave the ping
+    to Django."""
     if not authorization or not authorization.startswith(b"Bearer "):
         return None
     claims = _token_claims(authorization[7:].strip())
@@ -126,7 +137,7 @@ async def _fast(authorization: bytes | None, body: bytes) -> int | None:
     except (ValueError, DomainError):
         return None
     taken = await services.courier_location_record_in_redis_async(courier_id=user_id, points=points, vouched=digest)
-    return None if taken is None else len(points)
+    return None if taken is None else (len(points), user_id)
 
 
 async def serve_location(scope, receive, send) -> bool:
@@ -139,15 +150,16 @@ async def serve_location(scope, receive, send) -> bool:
     body = await _body(receive)
     template = _answers.get(key)
     media = headers.get(b"content-type", b"").split(b";", 1)[0].strip().lower()
-    taken = None
+    fast = None
     if template is not None and media == b"application/json":
-        taken = await _fast(headers.get(b"authorization"), body)
-    if taken is None:
+        fast = await _fast(headers.get(b"authorization"), body)
+    if fast is None:
         scope[REPLAY_BODY] = body
         scope[WATCH_RESPONSE] = _watch(key)
         return False
+    taken, user_id = fast
     scope[ROUTE_KEY] = PATH  # counted as Django would name the route (foodiefast/metrics.py)
-    answer = json.dumps({"points": taken}, separators=(",", ":")).encode()  # as DRF renders it
+    answer = b'{"points":%d}' % taken  # as DRF renders it
     request_id = request_id_from(headers.get(b"x-request-id", b"").decode("latin-1"))
     await send(
         {
@@ -163,7 +175,7 @@ async def serve_location(scope, receive, send) -> bool:
     await send({"type": "http.response.body", "body": answer})
     token = request_id_var.set(request_id)
     try:
-        log_request(method="POST", path=PATH, status=202, started=started)
+        log_request(method="POST", path=PATH, status=202, started=started, user_id=user_id)
     finally:
         request_id_var.reset(token)
     return True
