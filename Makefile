@@ -16,14 +16,15 @@ DEPLOY_ENV := DJANGO_DEBUG=false \
 	REDIS_URL=redis://127.0.0.1:6379/0 \
 	STRIPE_SECRET_KEY=sk_live_check STRIPE_PUBLISHABLE_KEY=pk_live_check STRIPE_WEBHOOK_SECRET=whsec_check
 
-.PHONY: help venv run test lint check pytest bench bench-servers services browser gettext lb messages deploy-demo clean
+.PHONY: help venv run test lint check pytest bench bench-servers services browser gettext lb messages deploy-demo deploy-demos clean
 
 help:
 	@echo "make run    - the service with demo data on http://$(HOST):$(PORT)"
 	@echo "make test   - lint, import contracts, migrations check, deploy check, pytest"
 	@echo "make bench  - load scenarios against the web process, figures and a plot"
 	@echo "make messages - extract the messages to translate into locale/fr and compile them"
-	@echo "make deploy-demo STRATEGY=rolling|blue-green|restarts|all - a deploy under load behind HAProxy, with its report"
+	@echo "make deploy-demo STRATEGY=rolling|blue-green|restarts|canary|all - a deploy under load behind HAProxy, with its report"
+	@echo "make deploy-demos - every deploy demo in full, and a broken canary rolled back (CI runs it after make test)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -71,8 +72,11 @@ check: venv services
 	$(DEPLOY_ENV) $(PY) manage.py check --deploy --fail-level WARNING
 	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
+# Two pytest-xdist workers (each its own test database and Redis dbs): the end-to-end
+# and deploy tests mostly wait on their processes. A test file stays on one worker.
+PYTEST_WORKERS ?= 2
 pytest: venv services browser gettext lb
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test: lint check pytest
 
@@ -92,6 +96,16 @@ NEW ?= HEAD
 PHASE_SECONDS ?= 20
 deploy-demo: venv services lb
 	$(PY) -m deploy.demo $(STRATEGY) --old $(OLD) --new $(NEW) --phase-seconds $(PHASE_SECONDS) $(DEMO_ARGS)
+
+# Every demo in full, as CI runs them after `make test`: rolling, blue-green, graceful
+# restarts and a good canary (each must fail no request), then a broken canary that
+# must roll itself back (its run exits 1 and says ROLLED BACK).
+deploy-demos: venv services lb
+	$(PY) -m deploy.demo all --old $(OLD) --new $(NEW) --phase-seconds $(PHASE_SECONDS)
+	mkdir -p .run
+	$(PY) -m deploy.demo canary --broken --old $(OLD) --new $(NEW) --phase-seconds $(PHASE_SECONDS) \
+		| tee .run/canary-broken.txt; test "$${PIPESTATUS[0]}" -eq 1
+	grep -q "ROLLED BACK" .run/canary-broken.txt
 
 clean:
 	rm -rf $(VENV) staticfiles .run celerybeat-schedule* .pytest_cache .ruff_cache db.sqlite3

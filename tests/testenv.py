@@ -8,6 +8,7 @@ holds, and the static files collected for the run are removed when it ends.
 """
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -31,9 +32,26 @@ def _claims() -> redis.Redis:
     return redis.Redis(host="127.0.0.1", port=6379, db=0, socket_connect_timeout=1, socket_timeout=1)
 
 
+# What this module set (not what the caller exported) is named in this variable, so
+# that pytest-xdist's workers, which inherit the main process's environment, set their
+# own values instead of sharing the main process's.
+SET_HERE = "FOODIEFAST_TESTENV_SET"
+if "PYTEST_XDIST_WORKER" in os.environ:
+    # Only the values still as the main process set them (a test may export others).
+    for _name, _value in json.loads(os.environ.pop(SET_HERE, "{}")).items():
+        if os.environ.get(_name) == _value:
+            del os.environ[_name]
+_set_here: dict[str, str] = {}
+
+# Under pytest-xdist each worker process is a run of its own (its own test database,
+# which pytest-django suffixes with the worker's name, and its own Redis pair, since a
+# test clears its Redis db).
+RUNNER = f"{CHECKOUT}#{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+
+
 def _claim_redis_pair() -> tuple[int, str | None]:
     """(the first db of the pair this run uses, the key of its claim or None)."""
-    first = int(CHECKOUT_ID, 16) % REDIS_PAIRS
+    first = int(hashlib.sha256(RUNNER.encode()).hexdigest()[:8], 16) % REDIS_PAIRS
     if "REDIS_URL" in os.environ and "E2E_REDIS_URL" in os.environ:
         return 2 + 2 * first, None
     claims = _claims()
@@ -41,7 +59,7 @@ def _claim_redis_pair() -> tuple[int, str | None]:
         for step in range(REDIS_PAIRS):
             pair = 2 + 2 * ((first + step) % REDIS_PAIRS)
             key = f"foodiefast:test-run:redis-pair:{pair}"
-            if claims.set(key, str(CHECKOUT), nx=True, ex=CLAIM_SECONDS) or claims.get(key) == str(CHECKOUT).encode():
+            if claims.set(key, RUNNER, nx=True, ex=CLAIM_SECONDS) or claims.get(key) == RUNNER.encode():
                 claims.expire(key, CLAIM_SECONDS)
                 return pair, key
     except redis.RedisError:  # Redis is down: the tests say so themselves
@@ -69,7 +87,8 @@ TEST_ENV = {
 }
 
 for name, value in TEST_ENV.items():
-    os.environ.setdefault(name, value)
+    if name not in os.environ:
+        os.environ[name] = _set_here[name] = value
 
 # Static files are collected once per run (tests/conftest.py), as the build does, into
 # a folder of this run that is removed when the run ends.
@@ -77,6 +96,7 @@ _OWN_STATIC_ROOT = None
 if "DJANGO_STATIC_ROOT" not in os.environ:
     _OWN_STATIC_ROOT = tempfile.mkdtemp(prefix=f"foodiefast-static-{CHECKOUT_ID}-")
     os.environ["DJANGO_STATIC_ROOT"] = _OWN_STATIC_ROOT
+    _set_here["DJANGO_STATIC_ROOT"] = _OWN_STATIC_ROOT
 
 
 # Photos written with no bucket configured go to a folder of this run too.
@@ -84,6 +104,9 @@ _OWN_MEDIA_ROOT = None
 if "DJANGO_MEDIA_ROOT" not in os.environ:
     _OWN_MEDIA_ROOT = tempfile.mkdtemp(prefix=f"foodiefast-media-{CHECKOUT_ID}-")
     os.environ["DJANGO_MEDIA_ROOT"] = _OWN_MEDIA_ROOT
+    _set_here["DJANGO_MEDIA_ROOT"] = _OWN_MEDIA_ROOT
+
+os.environ[SET_HERE] = json.dumps(_set_here)
 
 
 def pytest_unconfigure(config):
@@ -93,7 +116,7 @@ def pytest_unconfigure(config):
     if _REDIS_CLAIM:
         claims = _claims()
         try:
-            if claims.get(_REDIS_CLAIM) == str(CHECKOUT).encode():
+            if claims.get(_REDIS_CLAIM) == RUNNER.encode():
                 claims.delete(_REDIS_CLAIM)
         except redis.RedisError:  # the claim expires by itself
             pass
