@@ -58,9 +58,14 @@ def test_blue_green_switches_at_once_and_back_without_a_failed_request():
     # Green takes no traffic before the switch (but a request begun just before the
     # switch, counted in this phase, may reach HAProxy just after it).
     assert phases["green started beside blue"].share("new") < 1
-    assert phases["green live (new)"].share("new") == 100
-    assert phases["switched back to blue"].share("new") == 0
-    assert phases["green again"].share("new") == 100
+    # After each switch every request goes to the side switched to; at most one
+    # request at the switch's instant may still reach the other side (seen once in a
+    # few hundred runs of a phase, and never failed).
+    assert phases["green live (new)"].by_release.get("old", 0) <= 1
+    assert phases["switched back to blue"].by_release.get("new", 0) <= 1
+    assert phases["green again"].by_release.get("old", 0) <= 1
+    for phase in ("green live (new)", "switched back to blue", "green again"):
+        assert phases[phase].requests > 100
 
 
 def test_graceful_restarts_under_load_drop_no_request():
