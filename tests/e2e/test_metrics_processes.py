@@ -48,8 +48,17 @@ def gunicorn_workers(process) -> list[int]:
     """The pids of the server's workers (the master's children)."""
     pids = [process.popen.pid, *_children(process.popen.pid)]
     # The shell running the Procfile's line (if it did not exec) names gunicorn too.
-    masters = [p for p in pids if Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")[1].endswith(b"gunicorn")]
+    masters = [pid for pid in pids if _is_gunicorn(pid)]
     return _children(masters[0])
+
+
+def _is_gunicorn(pid: int) -> bool:
+    """Whether ``pid`` runs gunicorn (a process being reaped has an empty command line)."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return len(arguments) > 1 and arguments[1].endswith(b"gunicorn")
 
 
 def metrics_files(pid: int) -> set[Path]:
