@@ -24,7 +24,7 @@ help:
 	@echo "make bench  - load scenarios against the web process, figures and a plot"
 	@echo "make messages - extract the messages to translate into locale/fr and compile them"
 	@echo "make deploy-demo STRATEGY=rolling|blue-green|restarts|canary|all - a deploy under load behind HAProxy, with its report"
-	@echo "make deploy-demos - every deploy demo in full, and a broken canary rolled back (CI runs it after make test)"
+	@echo "make deploy-demos - every deploy demo in full, and a broken canary rolled back"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -97,7 +97,7 @@ PHASE_SECONDS ?= 20
 deploy-demo: venv services lb
 	$(PY) -m deploy.demo $(STRATEGY) --old $(OLD) --new $(NEW) --phase-seconds $(PHASE_SECONDS) $(DEMO_ARGS)
 
-# Every demo in full, as CI runs them after `make test`: rolling, blue-green, graceful
+# Every demo in full, one after the other: rolling, blue-green, graceful
 # restarts and a good canary (each must fail no request), then a broken canary that
 # must roll itself back (its run exits 1 and says ROLLED BACK).
 deploy-demos: venv services lb
