@@ -59,6 +59,21 @@ def open_now_exists(*, kitchen_ref: str = "pk", at: dt.datetime | None = None) -
     )
 
 
+def open_now_sql(*, kitchen_column: str, at: dt.datetime | None = None) -> tuple[str, list[int]]:
+    """Plain SQL twin of :func:`open_now_exists` for hand-written queries: a boolean
+    expression on ``kitchen_column`` (a qualified column holding the kitchen id) and
+    its parameters."""
+    weekday, minute = local_week_position(at)
+    table, meta = OpeningHours._meta.db_table, OpeningHours._meta
+    column = {name: meta.get_field(name).column for name in ("kitchen", "weekday", "opens_minute", "closes_minute")}
+    sql = (
+        f'EXISTS (SELECT 1 FROM "{table}" AS "oh" WHERE "oh"."{column["kitchen"]}" = {kitchen_column}'  # noqa: S608
+        f' AND "oh"."{column["weekday"]}" = %s AND "oh"."{column["opens_minute"]}" <= %s'
+        f' AND "oh"."{column["closes_minute"]}" > %s)'
+    )
+    return sql, [weekday, minute, minute]
+
+
 def is_open_at(slots: list[OpeningHours], at: dt.datetime | None = None) -> bool:
     """Python twin of :func:`open_now_exists` for already-loaded slots."""
     weekday, minute = local_week_position(at)
