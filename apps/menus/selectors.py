@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import Case, Count, IntegerField, Model, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, QuerySet, Value, When
 
 from apps.accounts.models import User
 from apps.chefs.models import Kitchen
@@ -15,6 +15,7 @@ from apps.chefs.selectors import bounding_box_q, is_open_at, kitchen_get_listed,
 from apps.menus.models import Dish, effective_portions
 from foodiefast.geo import Point, haversine_km
 from foodiefast.localtime import local_today
+from foodiefast.rows import reader
 
 
 def _kitchens_in_box(point: Point) -> QuerySet[Kitchen]:
@@ -104,45 +105,21 @@ def dish_get_public(*, dish_id: UUID | str) -> Dish | None:
     )
 
 
-def _rows_as(model: type[Model], alias: str) -> tuple[str, Callable[[tuple], Model]]:
-    """The select list of ``model``'s concrete columns under ``alias``, and what makes
-    an instance of a row's slice of them (the backend's converters applied, as the ORM
-    does)."""
-    fields = model._meta.concrete_fields
-    names = [field.attname for field in fields]
-    select = ", ".join(f'"{alias}"."{field.column}"' for field in fields)
-    converters = [
-        (position, col, found)
-        for position, field in enumerate(fields)
-        if (col := field.get_col(alias))
-        and (found := connection.ops.get_db_converters(col) + field.get_db_converters(connection))
-    ]
-
-    def build(values: tuple) -> Model:
-        if converters:
-            values = list(values)
-            for position, col, found in converters:
-                for convert in found:
-                    values[position] = convert(values[position], col, connection)
-        return model.from_db(connection.alias, names, values)
-
-    return select, build
-
-
 def dishes_for_checkout(*, dish_ids: Iterable[UUID | str]) -> dict[str, Dish]:
     """The dishes an order names, by id, with their kitchen: deleted and unavailable
     ones and those of hidden kitchens included, so checkout can tell "unknown" from
     "unavailable" and "closed". Each carries ``kitchen_is_open``: whether its
     kitchen's opening hours cover this local minute. One query.
 
-    Plain SQL on purpose: it runs on every checkout, and building the equivalent ORM
-    query (the join, the opening hours' subquery) cost more CPU than the query itself."""
+    Plain SQL on purpose (:mod:`foodiefast.rows`): it runs on every checkout, and
+    building the equivalent ORM query (the join, the opening hours' subquery) cost
+    more CPU than the query itself."""
     pk = Dish._meta.pk
     params = [pk.get_db_prep_value(UUID(str(dish_id)), connection) for dish_id in dish_ids]
     if not params:
         return {}
-    dish_columns, dish_of = _rows_as(Dish, "d")
-    kitchen_columns, kitchen_of = _rows_as(Kitchen, "k")
+    dish_columns, dish_of = reader(Dish, "d")
+    kitchen_columns, kitchen_of = reader(Kitchen, "k")
     open_now, open_params = open_now_sql(kitchen_column=f'"d"."{Dish._meta.get_field("kitchen").column}"')
     # Only table and column names and placeholders are interpolated; values go as parameters.
     sql = (

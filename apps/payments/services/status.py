@@ -30,6 +30,7 @@ from apps.payments.gateways.base import (
 from apps.payments.models import FINAL_STATUSES, STATUS_RANK, Payment, PaymentStatus, PaymentTransition
 from apps.payments.selectors import PAYMENT_FAILURES
 from foodiefast.events import Event, publish
+from foodiefast.rows import get_by_pk
 from foodiefast.tally import tally_add
 
 logger = logging.getLogger("apps.payments")
@@ -90,7 +91,7 @@ def _move_locked(payment: Payment, target: str, *, source: str, intent: Intent |
 def _apply_intent(payment_id: uuid.UUID, intent: Intent, *, source: str) -> Payment:
     """Record what the provider said about the payment's intent. Locks the payment row."""
     with transaction.atomic():
-        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        payment = get_by_pk(Payment, payment_id, for_update=True)  # plain SQL: see foodiefast.rows
         new_intent = payment.provider_intent_id is None
         if new_intent:  # written below, with the move or the sync time (one UPDATE)
             payment.provider_intent_id = intent.id
