@@ -44,6 +44,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from foodiefast.models import OutboxMessage
+from foodiefast.rows import insert
 
 logger = logging.getLogger("foodiefast.events")
 
@@ -59,9 +60,10 @@ def outbox_record(*, event_type: str, payload: dict[str, Any], handlers: Iterabl
     one), marked relayed, and send them after commit; their ids. The send never raises
     into the publisher: what the broker refuses is left to the periodic relay."""
     now = timezone.now()
-    messages = OutboxMessage.objects.bulk_create(
-        [OutboxMessage(event_type=event_type, handler=handler, payload=payload, relayed_at=now) for handler in handlers]
-    )
+    messages = [
+        OutboxMessage(event_type=event_type, handler=handler, payload=payload, relayed_at=now) for handler in handlers
+    ]
+    insert(*messages)  # plain SQL (foodiefast.rows): what bulk_create() would write
     ids = [message.pk for message in messages]
     if ids:
         transaction.on_commit(functools.partial(_send_recorded, ids), robust=True)

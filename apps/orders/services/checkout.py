@@ -64,6 +64,7 @@ from foodiefast.formatting import money
 from foodiefast.geo import Point, haversine_km
 from foodiefast.idempotency import IdempotencyKeyReused, fingerprint
 from foodiefast.localtime import local_today
+from foodiefast.rows import insert
 
 # The smallest subtotal any kitchen takes (card fees make less pointless).
 MIN_SUBTOTAL_CENTS = 50
@@ -178,7 +179,7 @@ def _record(
     nothing is kept). The portions are reserved by :func:`_reserve`."""
     now = timezone.now()
     kitchen = priced.kitchen
-    order = Order.objects.create(
+    order = Order(
         customer=customer,
         kitchen=kitchen,
         subtotal_cents=priced.subtotal_cents,
@@ -199,10 +200,13 @@ def _record(
         payment_claimed_until=now + timedelta(seconds=PAYMENT_CLAIM_SECONDS),
         stock_date=local_today(),
     )
+    # Plain statements (foodiefast.rows): what create() and bulk_create() would write.
+    insert(order)
     for line in priced.lines:
         line.order = order
-    OrderLine.objects.bulk_create(priced.lines)
-    event = OrderEvent.objects.create(order=order, status=OrderStatus.PENDING_PAYMENT, at=now, actor=Actor.CUSTOMER)
+    insert(*priced.lines)
+    event = OrderEvent(order=order, status=OrderStatus.PENDING_PAYMENT, at=now, actor=Actor.CUSTOMER)
+    insert(event)
     order_with_details(order, lines=priced.lines, events=[event])
     payment = payment_open(reference=str(order.pk), amount_cents=order.total_cents, currency=order.currency)
     if kitchen.max_open_orders is not None:

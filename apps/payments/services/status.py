@@ -30,7 +30,7 @@ from apps.payments.gateways.base import (
 from apps.payments.models import FINAL_STATUSES, STATUS_RANK, Payment, PaymentStatus, PaymentTransition
 from apps.payments.selectors import PAYMENT_FAILURES
 from foodiefast.events import Event, publish
-from foodiefast.rows import get_by_pk
+from foodiefast.rows import get_by_pk, insert, update
 from foodiefast.tally import tally_add
 
 logger = logging.getLogger("apps.payments")
@@ -80,8 +80,9 @@ def _move_locked(payment: Payment, target: str, *, source: str, intent: Intent |
         payment.canceled_at = now
         event = PaymentCanceled(**ids)
     payment.last_synced_at = now
-    payment.save()
-    PaymentTransition.objects.create(payment=payment, from_status=previous, to_status=target, source=source[:100])
+    # Plain statements (foodiefast.rows): what save() and create() would write.
+    update(payment)
+    insert(PaymentTransition(payment=payment, from_status=previous, to_status=target, source=source[:100]))
     if event is not None:
         publish(event)
     logger.info("payment %s: %s -> %s (%s)", payment.pk, previous, target, source)
@@ -105,7 +106,7 @@ def _apply_intent(payment_id: uuid.UUID, intent: Intent, *, source: str) -> Paym
         if target is None or not _move_locked(payment, target, source=source, intent=intent):
             payment.last_synced_at = timezone.now()
             fields = ["provider_intent_id", "client_secret", "updated_at"] if new_intent else []
-            payment.save(update_fields=[*fields, "last_synced_at"])
+            update(payment, [*fields, "last_synced_at"])
     return payment
 
 
