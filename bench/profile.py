@@ -1,15 +1,23 @@
-"""Where a request's time goes: py-spy samples one web worker (wall clock, idle
-threads included, without pausing it) while wrk drives a scenario, and each sample
-taken inside a request is counted by its stage (the deepest stage frame on the
-stack: pricing, the order transaction, the payment, reading back...) and by what
-the thread was doing at that instant (waiting for PostgreSQL, for the payment
-provider, for Redis, or running Python).
+"""Where a request's time goes, two ways.
+
+CPU: during one wrk run, the CPU time (user and system, from ``/proc``) that the web
+process's workers, the bench database's PostgreSQL backends and redis-server spent,
+per request; on a machine whose cores are all busy, CPU is what a request really
+costs, and it moves much less than rates with the load of other users.
+
+Wall clock: py-spy samples one web worker (idle threads included, without pausing
+it) during one more run, and each sample taken inside a request is counted by its
+stage (the deepest stage frame on the stack: pricing, the order transaction, the
+payment, reading back...) and by what the thread was doing at that instant (waiting
+for PostgreSQL, for the payment provider, for Redis, or running Python). Waits on a
+CPU-starved machine include the other side's wait for a core.
 
     python -m bench.run --only orders_checkout,orders_checkout_localstripe --profile
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -17,11 +25,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
 # Frames as py-spy names them: "function (path/to/file.py)", line numbers dropped.
 REQUEST = "WSGIHandler.__call__ (django/core/handlers/wsgi.py)"
 
-# A sample belongs to the deepest of these found on its stack.
+# A sample belongs to the deepest of these found on its stack (none: CPU only).
 STAGES: dict[str, list[tuple[str, str]]] = {
+    "cpu": [],
     "checkout": [
         ("view: key, body, answer", "OrderListApi.post (apps/orders/api/views.py)"),
         ("order transaction: inserts, reserve, commit", "order_place (apps/orders/services/checkout.py)"),
@@ -61,6 +72,74 @@ def worker_pid(web_pid: int) -> int:
             return pid
         pids = kids + pids
     raise LookupError(f"no worker under {web_pid}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and all its descendants."""
+    found, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = task / "children"
+            if children.exists():
+                pending += [int(child) for child in children.read_text().split()]
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time the processes have used so far (those gone count 0)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / CLOCK_TICKS
+
+
+def database_backends(database: str) -> list[int]:
+    """The PostgreSQL backends connected to ``database`` (the server is local)."""
+    import psycopg
+
+    with psycopg.connect("postgres://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        rows = conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (database,)).fetchall()
+    return [pid for (pid,) in rows]
+
+
+def redis_server() -> list[int]:
+    found = subprocess.run(["pgrep", "-x", "redis-server"], check=False, capture_output=True, text=True).stdout.split()
+    return [int(pid) for pid in found]
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every process of the machine has used (``/proc/stat``: all but idle and iowait)."""
+    ticks = [int(n) for n in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / CLOCK_TICKS
+
+
+def cpu_per_request(groups: dict[str, list[int]], drive) -> tuple[dict[str, float], dict[str, float]]:
+    """Run ``drive()`` (a wrk run returning its figures) and return its figures and the
+    CPU milliseconds each group of processes (and the whole machine, ``machine``)
+    spent per request meanwhile."""
+    before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    busy = machine_busy_seconds()
+    figures = drive()
+    busy = machine_busy_seconds() - busy
+    after = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    requests = max(1, int(figures["requests"]))
+    cpu = {name: 1000 * (after[name] - before[name]) / requests for name in groups}
+    return figures, {**cpu, "machine": 1000 * busy / requests}
+
+
+def format_cpu(title: str, figures: dict[str, float], cpu: dict[str, float]) -> str:
+    ours = {name: ms for name, ms in cpu.items() if name != "machine"}
+    cells = ", ".join(f"{name} {ms:.2f} ms" for name, ms in ours.items())
+    return (
+        f"{title} ({figures['rps']:.0f} req/s): CPU per request: {cells}; together {sum(ours.values()):.2f} ms"
+        f" (the whole machine, other users and wrk included: {cpu.get('machine', 0):.2f} ms)"
+    )
 
 
 def record(pid: int, seconds: int, output: Path) -> subprocess.Popen:

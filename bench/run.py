@@ -274,17 +274,27 @@ def one_point(wrk: str, base: str, scenario, connections: int, duration: int) ->
 
 
 def profile_point(wrk: str, base: str, web_pid: int, scenario, *, connections: int, duration: int) -> str:
-    """One more wrk run of the scenario while py-spy samples a web worker; the table
-    of where a request's time went."""
+    """Two more wrk runs of the scenario: one measuring the CPU per request of the web
+    workers, the PostgreSQL backends and Redis, one while py-spy samples a web worker;
+    the CPU line and the table of where a request's wall time went."""
     from bench import profile
 
+    groups = {
+        "web": profile.process_tree(web_pid),
+        "PostgreSQL": profile.database_backends(BENCH_DB),
+        "Redis": profile.redis_server(),
+    }
+    figures, cpu = profile.cpu_per_request(groups, lambda: drive(wrk, base, scenario, connections, duration))
+    cpu_line = profile.format_cpu(f"{scenario.name} at {connections} connections", figures, cpu)
+    if not profile.STAGES[scenario.profile]:
+        return cpu_line
     raw = RESULTS / f"profile-{scenario.name}-{connections}.txt"
     spy = profile.record(profile.worker_pid(web_pid), duration, raw)
     figures = drive(wrk, base, scenario, connections, duration + 2)
     spy.wait(timeout=duration + 60)
     total, counts = profile.breakdown(raw, profile.STAGES[scenario.profile])
     title = f"{scenario.name} at {connections} connections ({figures['rps']:.0f} req/s while sampled)"
-    return profile.format_breakdown(title, total, counts, figures["p50_ms"])
+    return cpu_line + "\n" + profile.format_breakdown(title, total, counts, figures["p50_ms"])
 
 
 def measure(

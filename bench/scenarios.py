@@ -66,7 +66,8 @@ class Scenario:
     # Other scenarios of the same run this one is compared with (req/s ratio), the
     # first being the one that counts.
     reference: tuple[str, ...] = ()
-    # With ``--profile``: the stages (bench/profile.py) a sampled request's time is split by.
+    # With ``--profile``: its CPU per request, and the stages (bench/profile.py) a sampled
+    # request's wall time is split by ("cpu": the CPU alone).
     profile: str | None = None
     # Filled from setup's answer: header values and path may use {placeholders}.
     context: dict[str, Any] = field(default_factory=dict)
@@ -447,6 +448,7 @@ SCENARIOS: list[Scenario] = [
         lua=_bare_writes,
         setup=_checkout_menu,
         web_app="bench.bare_app:application",
+        profile="cpu",
     ),
     Scenario(name="bare_order_write_psycopg", path="", driver=bare_order_write_psycopg, setup=_checkout_menu),
     Scenario(
