@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
 
 from apps.accounts.models import User
@@ -34,3 +35,9 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.user_model = _Users
+
+
+class JWTScheme(SimpleJWTScheme):
+    """Its OpenAPI security scheme: simplejwt's own (``jwtAuth``)."""
+
+    target_class = "apps.accounts.authentication.JWTAuthentication"
