@@ -9,8 +9,8 @@ them cannot tell them apart from a queryset's. :func:`insert` and :func:`update`
 write what ``Model.save`` would (``pre_save`` runs, so ``auto_now`` fields are set;
 each value prepared by its field) in one statement, and count as one query as the
 ORM's do. They send no ``pre_save``/``post_save`` signals: a model that has
-receivers, a value that is an expression, or a database other than PostgreSQL goes
-through the ORM instead. Only table and column names, all taken from the models'
+receivers or a ``save`` of its own, a value that is an expression, or a database
+other than PostgreSQL goes through the ORM instead. Only table and column names, all taken from the models'
 metadata, and placeholders are interpolated into the SQL; values always go as
 parameters.
 """
@@ -81,7 +81,10 @@ def get_by_pk(model: type[M], pk: Any, *, for_update: bool = False) -> M:
 def _plain(model: type[Model]) -> bool:
     """Whether :func:`insert` and :func:`update` may write ``model`` themselves."""
     return connection.vendor == "postgresql" and not (
-        pre_save.has_listeners(model) or post_save.has_listeners(model) or model._meta.parents
+        pre_save.has_listeners(model)
+        or post_save.has_listeners(model)
+        or model._meta.parents
+        or model.save is not Model.save
     )
 
 
