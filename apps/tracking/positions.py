@@ -195,11 +195,15 @@ PING_SCRIPT = (
     PUBLISH_FUNCTION_LUA
     + """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[4] then return {'auth'} end
-local duty = redis.call('HGETALL', KEYS[1])
-if #duty == 0 then return {'miss'} end
-local d = {}
-for i = 1, #duty, 2 do d[duty[i]] = duty[i + 1] end
-if (d['v'] or '') ~= ARGV[5] then return {'duty', cjson.encode(d)} end
+local d = redis.call('HMGET', KEYS[1], 'v', 'online', 'delivery')
+if not d[1] and redis.call('EXISTS', KEYS[1]) == 0 then return {'miss'} end
+if (d[1] or '') ~= ARGV[5] then
+  local duty = redis.call('HGETALL', KEYS[1])
+  local all = {}
+  for i = 1, #duty, 2 do all[duty[i]] = duty[i + 1] end
+  return {'duty', cjson.encode(all)}
+end
+d = {online = d[2], delivery = d[3]}
 local base = 12
 local n = (#ARGV - base) / 3
 local min_s, min_m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
