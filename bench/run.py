@@ -1,9 +1,11 @@
 """``make bench``: start the web process as the Procfile does (PostgreSQL, Redis, debug
 off), drive each scenario with wrk from a second process at several connection counts,
-print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run (and to
-a scenario's own references, e.g. checkout against the bare order write), and plot
-latency against load. Scenarios that need another configuration (checkout against
-localstripe) or another app (the bare order write, ``bench/bare_app.py``) get a web
+print req/s, p50, p99, errors, the CPU per request (the web process, the shared
+redis-server, wrk) and the ratio to ``/health/live`` of the same run (and to a
+scenario's own references, e.g. checkout against the bare order write, a courier's
+ping against the bare ping), and plot latency against load. Scenarios that need another
+configuration (checkout against localstripe) or another app (the bare order write,
+``bench/bare_app.py``; the bare ping, ``bench/bare_ping.py``) get a web
 process of their own, started from the same Procfile line; localstripe is started on
 loopback when one asks for it (see bench/scenarios.py). ``--only`` runs a scenario's
 references with it.

@@ -31,6 +31,12 @@ idempotency, pricing, the payment, the outbox) is the checkout's own cost.
 threads as connections, each with its own psycopg connection, looping over it in the
 bench process (see ``bare_order_write_psycopg``); the database's own ceiling, shown
 as a second reference.
+
+Courier pings (``courier_location``): 16 couriers each on a claimed delivery post
+one point per request (see docs/tracking.md, "Speed"). Its reference, ``bare_ping``,
+is the least any ping that writes to Redis must do, served the same way
+(bench/bare_ping.py): the body's point, the token looked up in a dict, one Redis round
+trip on the event loop (HSET + PUBLISH), 202.
 """
 
 from __future__ import annotations
