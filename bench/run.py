@@ -137,7 +137,7 @@ def _cpu_of(stat: str) -> tuple[int, float]:
 
 def cpu_seconds(group: int | None) -> dict[str, float]:
     """CPU time used so far by the processes of ``group`` (the web process, its
-    workers: bench/run.py starts each in a session of its own) and by the shared
+    workers: bench/run.py starts each as a process group of its own) and by the shared
     redis-server on 6379 (other work on the machine may use it too)."""
     web = redis_server = 0.0
     for stat_path in Path("/proc").glob("[0-9]*/stat"):
