@@ -3,8 +3,8 @@
 The web process runs the Procfile's web line with this module in place of
 ``config.asgi`` (bench/run.py swaps the app path and nothing else): the same
 gunicorn ASGI worker, the same kernel entry (``foodiefast.asgi.entry``: stream routes,
-edge handlers, then a2wsgi's pool of ``WEB_THREADS`` threads) and the same number of
-workers. What the entry hands to the thread pool is not Django but the least any
+edge handlers, then a2wsgi's pool of ``WEB_THREADS`` threads; bench/bare.py) and the
+same number of workers. What the entry hands to the thread pool is not Django but the least any
 order endpoint must do: read the HTTP body, parse its JSON, run one transaction on
 the thread's own persistent connection (the conditional stock ``UPDATE`` plus the
 ``INSERT`` of an order row, the two statements and their commit in one round trip
@@ -24,15 +24,8 @@ import os
 import threading
 import uuid
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-
-import django
-
-django.setup()
-
-from django.conf import settings  # noqa: E402
-
-from foodiefast.asgi import entry, settle_the_heap  # noqa: E402
+from bench.bare import json_bytes, served
+from foodiefast.asgi import settle_the_heap
 
 BARE_TABLE = "bench_bare_order"
 UNIT_PRICE_CENTS = 1250
@@ -50,7 +43,7 @@ def _connection():
 
 
 def _answer(start_response, status: str, body: dict) -> list[bytes]:
-    payload = json.dumps(body).encode()
+    payload = json_bytes(body)
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))])
     return [payload]
 
@@ -82,6 +75,6 @@ def bare_order_write(environ, start_response):
     )
 
 
-application = entry(bare_order_write, threads=settings.WEB_THREADS)
+application = served(bare_order_write)
 
 settle_the_heap()

@@ -1,9 +1,11 @@
 """``make bench``: start the web process as the Procfile does (PostgreSQL, Redis, debug
 off), drive each scenario with wrk from a second process at several connection counts,
-print req/s, p50, p99, errors and the ratio to ``/health/live`` of the same run (and to
-a scenario's own references, e.g. checkout against the bare order write), and plot
-latency against load. Scenarios that need another configuration (checkout against
-localstripe) or another app (the bare order write, ``bench/bare_app.py``) get a web
+print req/s, p50, p99, errors, the CPU per request (the web process, the shared
+redis-server, wrk) and the ratio to ``/health/live`` of the same run (and to a
+scenario's own references, e.g. checkout against the bare order write, a courier's
+ping against the bare ping), and plot latency against load. Scenarios that need another
+configuration (checkout against localstripe) or another app (the bare order write,
+``bench/bare_app.py``; the bare ping, ``bench/bare_ping.py``) get a web
 process of their own, started from the same Procfile line; localstripe is started on
 loopback when one asks for it (see bench/scenarios.py). ``--only`` runs a scenario's
 references with it.
@@ -22,6 +24,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -123,7 +126,42 @@ def wrk_script(scenario) -> Path:
     return Path(handle.name)
 
 
-def drive(wrk: str, base: str, scenario, connections: int, duration: int) -> dict[str, float]:
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of(stat: str) -> tuple[int, float]:
+    """A /proc/PID/stat line's process group and CPU time (user + system) in seconds."""
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def cpu_seconds(group: int | None) -> dict[str, float]:
+    """CPU time used so far by the processes of ``group`` (the web process, its
+    workers: bench/run.py starts each as a process group of its own) and by the shared
+    redis-server on 6379 (other work on the machine may use it too)."""
+    web = redis_server = 0.0
+    for stat_path in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            stat = stat_path.read_text()
+        except OSError:
+            continue
+        pgrp, seconds = _cpu_of(stat)
+        if group is not None and pgrp == group:
+            web += seconds
+        elif "(redis-server)" in stat:
+            try:
+                if b":6379" in (stat_path.parent / "cmdline").read_bytes():
+                    redis_server += seconds
+            except OSError:
+                continue
+    return {"web": web, "redis": redis_server}
+
+
+def drive(
+    wrk: str, base: str, scenario, connections: int, duration: int, *, web_group: int | None = None
+) -> dict[str, float]:
+    """One wrk run; its figures, with the CPU each request cost the web process,
+    Redis and wrk (µs, from /proc and wrk's rusage)."""
     script = wrk_script(scenario)
     command = [
         wrk,
@@ -137,8 +175,19 @@ def drive(wrk: str, base: str, scenario, connections: int, duration: int) -> dic
         str(script),
         base + scenario.resolved_path(),
     ]
+    before, children = cpu_seconds(web_group), resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    return parse_wrk(output)
+    after, children_after = cpu_seconds(web_group), resource.getrusage(resource.RUSAGE_CHILDREN)
+    figures = parse_wrk(output)
+    wrk_seconds = (children_after.ru_utime + children_after.ru_stime) - (children.ru_utime + children.ru_stime)
+    if figures["requests"]:
+        per_request = 1e6 / figures["requests"]
+        figures["cpu_us"] = {
+            "web": (after["web"] - before["web"]) * per_request if web_group is not None else None,
+            "redis": (after["redis"] - before["redis"]) * per_request,
+            "wrk": wrk_seconds * per_request,
+        }
+    return figures
 
 
 def plot(results: list[dict], path: Path) -> None:
@@ -267,10 +316,12 @@ def start_localstripe() -> tuple[subprocess.Popen, str]:
             time.sleep(0.1)
 
 
-def one_point(wrk: str, base: str, scenario, connections: int, duration: int) -> dict[str, float]:
+def one_point(
+    wrk: str, base: str, scenario, connections: int, duration: int, *, web_group: int | None = None
+) -> dict[str, float]:
     if scenario.driver is not None:
         return scenario.driver(scenario.context, connections, duration)
-    return drive(wrk, base, scenario, connections, duration)
+    return drive(wrk, base, scenario, connections, duration, web_group=web_group)
 
 
 def profile_point(wrk: str, base: str, web_pid: int, scenario, *, connections: int, duration: int) -> str:
@@ -307,6 +358,7 @@ def measure(
     duration: int,
     repeat: int,
     web_pids: dict[str, int] | None = None,
+    web_groups: dict[str, int] | None = None,
 ) -> list[dict]:
     """Each point is the best of ``repeat`` wrk runs, each with fresh connections: the
     worker processes share one listening socket and whichever wakes first may accept
@@ -317,7 +369,8 @@ def measure(
         base = bases[scenario.name]
         one_point(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
         for count in counts:
-            runs = [one_point(wrk, base, scenario, count, duration) for _ in range(repeat)]
+            group = (web_groups or {}).get(scenario.name)
+            runs = [one_point(wrk, base, scenario, count, duration, web_group=group) for _ in range(repeat)]
             row = max(runs, key=lambda r: r["rps"])
             row.update(
                 server=server,
@@ -365,10 +418,12 @@ def format_row(row: dict) -> str:
         runs = ", ".join(f"{r:.2f}" for r in compared["runs"])
         ratio += f"  {compared['ratio']:.2f}x {compared['reference']} (runs {runs})"
     spread = "/".join(f"{r:.0f}" for r in row.get("runs", []))
+    cpu = row.get("cpu_us")
     return (
         f"{row['server']:<14} {row['scenario']:<28} {row['connections']:>5} {row['rps']:>9.0f} "
         f"{row['p50_ms']:>8.2f} {row['p95_ms']:>8.2f} {row['p99_ms']:>8.2f} {row['errors']:>7} {ratio}"
         + (f"  [req/s runs {spread}]" if spread else "")
+        + (f"  [CPU µs/req web {cpu['web'] or 0:.0f}, redis {cpu['redis']:.0f}, wrk {cpu['wrk']:.0f}]" if cpu else "")
     )
 
 
@@ -451,6 +506,7 @@ def main() -> None:
                     duration=args.duration,
                     repeat=args.repeat,
                     web_pids=web_pids if args.profile else None,
+                    web_groups=web_pids,
                 )
             finally:
                 for web in webs:

@@ -31,6 +31,12 @@ idempotency, pricing, the payment, the outbox) is the checkout's own cost.
 threads as connections, each with its own psycopg connection, looping over it in the
 bench process (see ``bare_order_write_psycopg``); the database's own ceiling, shown
 as a second reference.
+
+Courier pings (``courier_location``): 16 couriers each on a claimed delivery post
+one point per request (see docs/tracking.md, "Speed"). Its reference, ``bare_ping``,
+is the least any ping that writes to Redis must do, served the same way
+(bench/bare_ping.py): the body's point, the token looked up in a dict, one Redis round
+trip on the event loop (HSET + PUBLISH), 202.
 """
 
 from __future__ import annotations
@@ -401,17 +407,13 @@ def _couriers_on_delivery() -> dict[str, Any]:
     return {"courier_ids": ids}
 
 
-def _pings(context: dict[str, Any]) -> str:
-    """One point per request (the server's time), the couriers' tokens in turn."""
-    from rest_framework_simplejwt.tokens import AccessToken
-
-    from apps.accounts.models import User
-
-    tokens = [f'"Bearer {AccessToken.for_user(user)}"' for user in User.objects.filter(pk__in=context["courier_ids"])]
+def _ping_requests(tokens: list[str]) -> str:
+    """wrk's Lua: one point per request (the server's time), these tokens in turn."""
+    quoted = ",".join(f'"Bearer {token}"' for token in tokens)
     return "\n".join(
         [
             'wrk.headers["Content-Type"] = "application/json"',
-            f"local tokens = {{{','.join(tokens)}}}",
+            f"local tokens = {{{quoted}}}",
             "local counter = 1",
             "function setup(thread) thread:set('id', counter); counter = counter + 1 end",
             "local n = 0",
@@ -425,13 +427,57 @@ def _pings(context: dict[str, Any]) -> str:
     )
 
 
+def _courier_tokens(courier_ids: list[str]) -> dict[str, str]:
+    """A fresh access token of each courier: token -> courier id."""
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    from apps.accounts.models import User
+
+    return {str(AccessToken.for_user(user)): str(user.pk) for user in User.objects.filter(pk__in=courier_ids)}
+
+
+def _pings(context: dict[str, Any]) -> str:
+    """The couriers' tokens (fresh for each point) in turn."""
+    return _ping_requests(list(_courier_tokens(context["courier_ids"])))
+
+
+# Where bench/bare_ping.py finds its couriers' tokens (a hash: token -> courier id).
+BARE_PING_TOKENS_KEY = "bench:bare_ping:tokens"
+
+
+def _bare_ping_couriers() -> dict[str, Any]:
+    """The same couriers' tokens for bench/bare_ping.py, written where it reads them
+    at start (a dict of token -> courier id: no signature checked)."""
+    import redis
+    from django.conf import settings
+
+    tokens = _courier_tokens(_couriers_on_delivery()["courier_ids"])
+    # Added to those of an earlier setup (the bench flushes its Redis db first).
+    redis.Redis.from_url(settings.REDIS_URL).hset(BARE_PING_TOKENS_KEY, mapping=tokens)
+    return {"tokens": list(tokens)}
+
+
 SCENARIOS: list[Scenario] = [
     Scenario(name="health_live", path="/health/live"),
     Scenario(name="me", path="/api/v1/me", headers={"Authorization": "Bearer {token}"}, setup=_customer_token),
     Scenario(name="stripe_webhook", path="/api/v1/payments/stripe/webhook", method="POST", lua=_signed_webhooks),
     # A courier on a delivery posts one point: the position in Redis, the order's channel, a trail point at times.
     Scenario(
-        name="courier_location", path="/api/v1/courier/location", method="POST", lua=_pings, setup=_couriers_on_delivery
+        name="courier_location",
+        path="/api/v1/courier/location",
+        method="POST",
+        lua=_pings,
+        setup=_couriers_on_delivery,
+        reference=("bare_ping",),
+    ),
+    # The least any ping must do, served the same way (bench/bare_ping.py).
+    Scenario(
+        name="bare_ping",
+        path="/api/v1/courier/location",
+        method="POST",
+        lua=lambda context: _ping_requests(context["tokens"]),
+        setup=_bare_ping_couriers,
+        web_app="bench.bare_ping:application",
     ),
     # The same point and filters again and again: served from the cache, stock laid over live.
     Scenario(name="dishes_cached", path=f"/api/v1/dishes?{BROWSE_POINT}", setup=_browse_menu),

@@ -38,13 +38,18 @@ class _Incomplete(Exception):
     pass
 
 
-def encode(*parts: Any) -> bytes:
-    """One command in Redis's protocol (RESP)."""
-    out = [b"*%d\r\n" % len(parts)]
+def _bulk(parts) -> bytes:
+    """Arguments of a command in Redis's protocol (RESP), without the count before them."""
+    out = []
     for part in parts:
         data = part if type(part) is bytes else str(part).encode()
         out += (b"$%d\r\n" % len(data), data, b"\r\n")
     return b"".join(out)
+
+
+def encode(*parts: Any) -> bytes:
+    """One command in Redis's protocol (RESP)."""
+    return b"*%d\r\n" % len(parts) + _bulk(parts)
 
 
 def _parse(buffer: bytearray, start: int) -> tuple[Any, int]:
@@ -221,18 +226,36 @@ class LoopRedis:
         return reply
 
 
+class Head:
+    """The keys and leading arguments of a script call, encoded once: a caller that
+    makes many calls with the same ones keeps it (:meth:`LoopScript.call`)."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, keys: list[str], args: list[Any]) -> None:
+        parts = [len(keys), *keys, *args]
+        self.count = len(parts)
+        self.data = _bulk(parts)
+
+
 class LoopScript:
     """A Lua script called by its SHA (sent in full once when Redis lacks it)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
         self.sha = hashlib.sha1(text.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+        self._by_sha = _bulk(("EVALSHA", self.sha))
+        self._in_full = _bulk(("EVAL", self.text))
 
     async def __call__(self, client: LoopRedis, keys: list[str], args: list[Any]) -> Any:
-        tail = [len(keys), *keys, *args]
+        return await self.call(client, Head(keys, args), [])
+
+    async def call(self, client: LoopRedis, head: Head, tail: list[Any]) -> Any:
+        """The script with ``head``'s keys and arguments, then the arguments ``tail``."""
+        rest = b"*%d\r\n" % (2 + head.count + len(tail)), head.data + _bulk(tail)
         try:
-            return await client.call(encode("EVALSHA", self.sha, *tail))
+            return await client.call(rest[0] + self._by_sha + rest[1])
         except ReplyError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
-        return await client.call(encode("EVAL", self.text, *tail))
+        return await client.call(rest[0] + self._in_full + rest[1])

@@ -39,11 +39,13 @@ from dataclasses import dataclass, field, replace
 
 import redis
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from apps.tracking.channel import LOCATION, PUBLISH_FUNCTION_LUA, memory_publish, publish_call
-from foodiefast.loop_redis import LoopRedis, LoopRedisError, LoopScript, ReplyError
+from foodiefast.loop_redis import Head, LoopRedis, LoopRedisError, LoopScript, ReplyError
 
 logger = logging.getLogger("apps.tracking")
 
@@ -179,9 +181,11 @@ AUTH_TTL_SECONDS = 60
 # KEYS: duty, position, last trail point, sign-in, then the delivery's channel (log,
 # end marker, newest by kind: channel.publish_call). ARGV: min seconds, min metres,
 # position TTL, the sign-in digest the caller expects ('' for none), the version of
-# the duty the caller computed the event from, then the channel's publish arguments
-# (maxlen, kind, the event's data, final, ttl ms, ended ttl ms, feed), then the points
-# oldest first as lat, lng, at. Returns {"auth"} (not the expected sign-in), {"miss"}
+# the duty the caller computed the event from, the channel's publish arguments but
+# the event's data (maxlen, kind, final, ttl ms, ended ttl ms, feed), then the event's
+# data ('' for none), then the points oldest first as lat, lng, at. All but the data
+# and the points are the same for a courier's every ping on one duty: the web entry
+# sends them encoded once (:func:`_ping_head`). Returns {"auth"} (not the expected sign-in), {"miss"}
 # (no copy of the duty), {"duty", duty as JSON} (not the duty the caller named: call
 # again with this one), each having done nothing, or {"ok", moved, kept indexes,
 # the published event's id or ""}. A point is kept in the trail when it is the
@@ -191,11 +195,15 @@ PING_SCRIPT = (
     PUBLISH_FUNCTION_LUA
     + """
 if ARGV[4] ~= '' and redis.call('GET', KEYS[4]) ~= ARGV[4] then return {'auth'} end
-local duty = redis.call('HGETALL', KEYS[1])
-if #duty == 0 then return {'miss'} end
-local d = {}
-for i = 1, #duty, 2 do d[duty[i]] = duty[i + 1] end
-if (d['v'] or '') ~= ARGV[5] then return {'duty', cjson.encode(d)} end
+local d = redis.call('HMGET', KEYS[1], 'v', 'online', 'delivery')
+if not d[1] and redis.call('EXISTS', KEYS[1]) == 0 then return {'miss'} end
+if (d[1] or '') ~= ARGV[5] then
+  local duty = redis.call('HGETALL', KEYS[1])
+  local all = {}
+  for i = 1, #duty, 2 do all[duty[i]] = duty[i + 1] end
+  return {'duty', cjson.encode(all)}
+end
+d = {online = d[2], delivery = d[3]}
 local base = 12
 local n = (#ARGV - base) / 3
 local min_s, min_m, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -236,9 +244,9 @@ if d['online'] == '1' or d['delivery'] ~= '' then
       end
     end
     if value then redis.call('SET', KEYS[3], value, 'EX', ttl) end
-    if moved == 1 and ARGV[8] ~= '' then
-      published = channel_publish(KEYS[5], KEYS[6], KEYS[7], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10],
-        ARGV[11], ARGV[12]) or ''
+    if moved == 1 and ARGV[12] ~= '' then
+      published = channel_publish(KEYS[5], KEYS[6], KEYS[7], ARGV[6], ARGV[7], ARGV[12], ARGV[8], ARGV[9],
+        ARGV[10], ARGV[11]) or ''
     end
   end
 end
@@ -253,26 +261,59 @@ _duties: dict[str, Duty] = {}
 DUTIES_MAX = 10_000
 
 
-def _ping_call(courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> tuple[Duty | None, list, list]:
-    """The duty the call relies on (None: unknown), and the keys and arguments of
-    :data:`PING_SCRIPT`."""
-    duty = _duties.get(courier_id)
-    reference, data_json = "", ""
-    if duty is not None and duty.delivery:
-        reference, data_json = duty.reference, event_of(duty)
-    channel_keys, channel_args = publish_call(reference, LOCATION, data_json, False)
-    args: list[str | float] = [
+def _ping_head(courier_id: str, duty: Duty | None, vouched: str) -> tuple[list[str], list]:
+    """The keys and the leading arguments of :data:`PING_SCRIPT` for a ping relying on
+    ``duty`` (None: unknown): all but the event's data and the points."""
+    reference = duty.reference if duty is not None and duty.delivery else ""
+    channel_keys, (maxlen, kind, _, final, ttl_ms, ended_ttl_ms, feed) = publish_call(reference, LOCATION, "", False)
+    args = [
         settings.TRAIL_MIN_SECONDS,
         settings.TRAIL_MIN_METRES,
         POSITION_TTL_SECONDS,
         vouched,
         duty.version if duty is not None else NO_VERSION,
-        *channel_args,
+        maxlen,
+        kind,
+        final,
+        ttl_ms,
+        ended_ttl_ms,
+        feed,
     ]
-    for point in points:
-        args += [repr(point.lat), repr(point.lng), repr(point.at)]
     keys = [_duty_key(courier_id), _pos_key(courier_id), _trail_key(courier_id), _auth_key(courier_id)]
-    return duty, keys + channel_keys, args
+    return keys + channel_keys, args
+
+
+def _ping_tail(duty: Duty | None, points: list[Fix], event_of: EventOf) -> list[str]:
+    """The rest of :data:`PING_SCRIPT`'s arguments: the event's data, the points."""
+    tail = [event_of(duty) if duty is not None and duty.delivery else ""]
+    for point in points:
+        tail += (repr(point.lat), repr(point.lng), repr(point.at))
+    return tail
+
+
+# (courier id, duty version, sign-in digest) -> the encoded head of the loop's calls
+# for it. Bounded: emptied when full; emptied when a setting it holds changes.
+_heads: dict[tuple[str, str, str], Head] = {}
+HEADS_MAX = 10_000
+_HEAD_SETTINGS = frozenset(
+    {"TRAIL_MIN_SECONDS", "TRAIL_MIN_METRES", "TRACKING_CHANNEL_TTL_SECONDS", "TRACKING_CHANNEL_ENDED_TTL_SECONDS"}
+)
+
+
+@receiver(setting_changed)
+def _forget_heads(*, setting: str, **kwargs) -> None:
+    if setting in _HEAD_SETTINGS or setting == "REDIS_URL":
+        _heads.clear()
+
+
+def _loop_head(courier_id: str, duty: Duty | None, vouched: str) -> Head:
+    key = (courier_id, duty.version if duty is not None else NO_VERSION, vouched)
+    head = _heads.get(key)
+    if head is None:
+        if len(_heads) >= HEADS_MAX:
+            _heads.clear()
+        head = _heads[key] = Head(*_ping_head(courier_id, duty, vouched))
+    return head
 
 
 def _pinged(courier_id: str, duty: Duty | None, answer: list) -> Pinged | None:
@@ -331,7 +372,9 @@ class _RedisStore:
 
     def ping(self, courier_id: str, points: list[Fix], vouched: str, event_of: EventOf) -> Pinged:
         for _ in range(PING_ATTEMPTS):
-            duty, keys, args = _ping_call(courier_id, points, vouched, event_of)
+            duty = _duties.get(courier_id)
+            keys, args = _ping_head(courier_id, duty, vouched)
+            args += _ping_tail(duty, points, event_of)
             answer = self.call(lambda client, keys=keys, args=args: self.script(keys=keys, args=args, client=client))
             pinged = _pinged(courier_id, duty, answer)
             if pinged is not None:
@@ -347,9 +390,11 @@ class _RedisStore:
         for _ in range(PING_ATTEMPTS):
             if time.monotonic() < self.down_until:
                 raise Unavailable("redis breaker open")
-            duty, keys, args = _ping_call(courier_id, points, vouched, event_of)
+            duty = _duties.get(courier_id)
             try:
-                answer = await _ping_script(client, keys, args)
+                answer = await _ping_script.call(
+                    client, _loop_head(courier_id, duty, vouched), _ping_tail(duty, points, event_of)
+                )
             except (LoopRedisError, ReplyError) as exc:
                 raise self._failed(exc) from exc
             pinged = _pinged(courier_id, duty, answer)

@@ -44,7 +44,10 @@ def runs_in(*checkouts: Path, **exported: str) -> list[dict]:
         copies.append(str(copy))
     result = subprocess.run(
         [sys.executable, "-c", PROBE, *copies],
-        env=env_with(PROBE_EXPORTED=json.dumps(exported)),
+        # Runs of their own, not this pytest-xdist worker's: without the worker's name
+        # and the list of what its tests/testenv.py set, a value exported here that
+        # happens to equal the worker's own (its Redis pair) is not taken for inherited.
+        env=env_with(PROBE_EXPORTED=json.dumps(exported), PYTEST_XDIST_WORKER=None, FOODIEFAST_TESTENV_SET=None),
         capture_output=True,
         text=True,
         timeout=30,
