@@ -108,9 +108,22 @@ def database_backends(database: str) -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def redis_server() -> list[int]:
+def redis_server(port: int = 6379) -> list[int]:
+    """The shared redis-server (on ``port``; the tests' own servers are left out)."""
     found = subprocess.run(["pgrep", "-x", "redis-server"], check=False, capture_output=True, text=True).stdout.split()
-    return [int(pid) for pid in found]
+    pids = []
+    for pid in found:
+        try:
+            if f":{port}".encode() in Path(f"/proc/{pid}/cmdline").read_bytes():
+                pids.append(int(pid))
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_of(groups: dict[str, list[int]]) -> dict[str, float]:
+    """Each group's CPU seconds so far (:func:`cpu_seconds`)."""
+    return {name: cpu_seconds(pids) for name, pids in groups.items()}
 
 
 def machine_busy_seconds() -> float:
@@ -123,11 +136,11 @@ def cpu_per_request(groups: dict[str, list[int]], drive) -> tuple[dict[str, floa
     """Run ``drive()`` (a wrk run returning its figures) and return its figures and the
     CPU milliseconds each group of processes (and the whole machine, ``machine``)
     spent per request meanwhile."""
-    before = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    before = cpu_of(groups)
     busy = machine_busy_seconds()
     figures = drive()
     busy = machine_busy_seconds() - busy
-    after = {name: cpu_seconds(pids) for name, pids in groups.items()}
+    after = cpu_of(groups)
     requests = max(1, int(figures["requests"]))
     cpu = {name: 1000 * (after[name] - before[name]) / requests for name in groups}
     return figures, {**cpu, "machine": 1000 * busy / requests}

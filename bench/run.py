@@ -126,42 +126,14 @@ def wrk_script(scenario) -> Path:
     return Path(handle.name)
 
 
-_TICK = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_of(stat: str) -> tuple[int, float]:
-    """A /proc/PID/stat line's process group and CPU time (user + system) in seconds."""
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
-
-
-def cpu_seconds(group: int | None) -> dict[str, float]:
-    """CPU time used so far by the processes of ``group`` (the web process, its
-    workers: bench/run.py starts each as a process group of its own) and by the shared
-    redis-server on 6379 (other work on the machine may use it too)."""
-    web = redis_server = 0.0
-    for stat_path in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            stat = stat_path.read_text()
-        except OSError:
-            continue
-        pgrp, seconds = _cpu_of(stat)
-        if group is not None and pgrp == group:
-            web += seconds
-        elif "(redis-server)" in stat:
-            try:
-                if b":6379" in (stat_path.parent / "cmdline").read_bytes():
-                    redis_server += seconds
-            except OSError:
-                continue
-    return {"web": web, "redis": redis_server}
-
-
 def drive(
-    wrk: str, base: str, scenario, connections: int, duration: int, *, web_group: int | None = None
+    wrk: str, base: str, scenario, connections: int, duration: int, *, web_pid: int | None = None
 ) -> dict[str, float]:
-    """One wrk run; its figures, with the CPU each request cost the web process,
-    Redis and wrk (µs, from /proc and wrk's rusage)."""
+    """One wrk run; its figures, with the CPU each request cost the web process (the
+    process ``web_pid`` and its workers), the shared Redis and wrk (µs, from /proc and
+    wrk's rusage)."""
+    from bench import profile
+
     script = wrk_script(scenario)
     command = [
         wrk,
@@ -175,15 +147,16 @@ def drive(
         str(script),
         base + scenario.resolved_path(),
     ]
-    before, children = cpu_seconds(web_group), resource.getrusage(resource.RUSAGE_CHILDREN)
+    groups = {"web": profile.process_tree(web_pid) if web_pid is not None else [], "redis": profile.redis_server()}
+    before, children = profile.cpu_of(groups), resource.getrusage(resource.RUSAGE_CHILDREN)
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    after, children_after = cpu_seconds(web_group), resource.getrusage(resource.RUSAGE_CHILDREN)
+    after, children_after = profile.cpu_of(groups), resource.getrusage(resource.RUSAGE_CHILDREN)
     figures = parse_wrk(output)
     wrk_seconds = (children_after.ru_utime + children_after.ru_stime) - (children.ru_utime + children.ru_stime)
     if figures["requests"]:
         per_request = 1e6 / figures["requests"]
         figures["cpu_us"] = {
-            "web": (after["web"] - before["web"]) * per_request if web_group is not None else None,
+            "web": (after["web"] - before["web"]) * per_request if web_pid is not None else None,
             "redis": (after["redis"] - before["redis"]) * per_request,
             "wrk": wrk_seconds * per_request,
         }
@@ -317,11 +290,11 @@ def start_localstripe() -> tuple[subprocess.Popen, str]:
 
 
 def one_point(
-    wrk: str, base: str, scenario, connections: int, duration: int, *, web_group: int | None = None
+    wrk: str, base: str, scenario, connections: int, duration: int, *, web_pid: int | None = None
 ) -> dict[str, float]:
     if scenario.driver is not None:
         return scenario.driver(scenario.context, connections, duration)
-    return drive(wrk, base, scenario, connections, duration, web_group=web_group)
+    return drive(wrk, base, scenario, connections, duration, web_pid=web_pid)
 
 
 def profile_point(wrk: str, base: str, web_pid: int, scenario, *, connections: int, duration: int) -> str:
@@ -357,8 +330,8 @@ def measure(
     counts: list[int],
     duration: int,
     repeat: int,
-    web_pids: dict[str, int] | None = None,
-    web_groups: dict[str, int] | None = None,
+    web_pids: dict[str, int],
+    profiled: bool = False,
 ) -> list[dict]:
     """Each point is the best of ``repeat`` wrk runs, each with fresh connections: the
     worker processes share one listening socket and whichever wakes first may accept
@@ -369,8 +342,8 @@ def measure(
         base = bases[scenario.name]
         one_point(wrk, base, scenario, 8, 2)  # warm-up: connections, caches, code paths
         for count in counts:
-            group = (web_groups or {}).get(scenario.name)
-            runs = [one_point(wrk, base, scenario, count, duration, web_group=group) for _ in range(repeat)]
+            web_pid = web_pids.get(scenario.name)
+            runs = [one_point(wrk, base, scenario, count, duration, web_pid=web_pid) for _ in range(repeat)]
             row = max(runs, key=lambda r: r["rps"])
             row.update(
                 server=server,
@@ -382,7 +355,7 @@ def measure(
             )
             results.append(row)
             print(format_row(row), flush=True)
-        if web_pids and scenario.profile:
+        if profiled and scenario.profile:
             row["profile"] = profile_point(
                 wrk, base, web_pids[scenario.name], scenario, connections=counts[-1], duration=duration
             )
@@ -505,8 +478,8 @@ def main() -> None:
                     counts=counts,
                     duration=args.duration,
                     repeat=args.repeat,
-                    web_pids=web_pids if args.profile else None,
-                    web_groups=web_pids,
+                    web_pids=web_pids,
+                    profiled=args.profile,
                 )
             finally:
                 for web in webs:
