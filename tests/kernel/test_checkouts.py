@@ -15,11 +15,16 @@ import pytest
 from tests.processes import ROOT, env_with, run_python
 
 # Loads tests/testenv.py of each checkout given, as two runs going on at once would,
-# then ends the runs; prints what each saw.
+# then ends the runs (with PROBE_ONE_AFTER_ANOTHER, each run ends before the next
+# starts); prints what each saw.
 PROBE = """
 import json, os, runpy, sys
 runs = []
+one_after_another = os.environ.get("PROBE_ONE_AFTER_ANOTHER") == "1"
 for path in sys.argv[1:]:
+    if one_after_another:
+        for testenv, seen in runs[-1:]:
+            testenv["pytest_unconfigure"](None)
     for name in ("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL", "DJANGO_STATIC_ROOT"):
         os.environ.pop(name, None)
     os.environ.update(json.loads(os.environ["PROBE_EXPORTED"]))
@@ -27,15 +32,17 @@ for path in sys.argv[1:]:
     seen = {name: os.environ[name] for name in ("DATABASE_URL", "REDIS_URL", "E2E_REDIS_URL", "DJANGO_STATIC_ROOT")}
     seen["static_during_run"] = os.path.isdir(seen["DJANGO_STATIC_ROOT"])
     runs.append((testenv, seen))
-for testenv, seen in runs:
+for testenv, seen in runs[-1:] if one_after_another else runs:
     testenv["pytest_unconfigure"](None)
+for testenv, seen in runs:
     seen["static_after_run"] = os.path.isdir(seen["DJANGO_STATIC_ROOT"])
 print(json.dumps([seen for _, seen in runs]))
 """
 
 
-def runs_in(*checkouts: Path, **exported: str) -> list[dict]:
-    """What tests/testenv.py sets up for runs going on at once in these checkouts."""
+def runs_in(*checkouts: Path, one_after_another: bool = False, **exported: str) -> list[dict]:
+    """What tests/testenv.py sets up for runs going on at once in these checkouts (or
+    one after another: each ended before the next starts)."""
     copies = []
     for checkout in checkouts:
         copy = checkout / "tests" / "testenv.py"
@@ -47,7 +54,12 @@ def runs_in(*checkouts: Path, **exported: str) -> list[dict]:
         # Runs of their own, not this pytest-xdist worker's: without the worker's name
         # and the list of what its tests/testenv.py set, a value exported here that
         # happens to equal the worker's own (its Redis pair) is not taken for inherited.
-        env=env_with(PROBE_EXPORTED=json.dumps(exported), PYTEST_XDIST_WORKER=None, FOODIEFAST_TESTENV_SET=None),
+        env=env_with(
+            PROBE_EXPORTED=json.dumps(exported),
+            PROBE_ONE_AFTER_ANOTHER="1" if one_after_another else "0",
+            PYTEST_XDIST_WORKER=None,
+            FOODIEFAST_TESTENV_SET=None,
+        ),
         capture_output=True,
         text=True,
         timeout=30,
@@ -77,8 +89,9 @@ def test_two_checkouts_share_no_database_redis_db_or_static_files(tmp_path):
 
 def test_a_checkout_keeps_its_database_and_gets_its_redis_dbs_back_after_a_run(tmp_path):
     checkout = tmp_path / "foodiefast"
-    (once,) = runs_in(checkout)
-    (again,) = runs_in(checkout)
+    # Back to back in one process: a run of another checkout on this machine starting
+    # in between could take the pair that was just given back.
+    once, again = runs_in(checkout, checkout, one_after_another=True)
 
     assert once["DATABASE_URL"] == again["DATABASE_URL"]
     assert once["REDIS_URL"] == again["REDIS_URL"]
